@@ -1,0 +1,3 @@
+module github.com/ferrylog/ferry/ingester
+
+go 1.26

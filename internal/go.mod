@@ -1,0 +1,3 @@
+module github.com/ferrylog/ferry/internal
+
+go 1.26

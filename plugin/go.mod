@@ -1,0 +1,3 @@
+module github.com/ferrylog/ferry/plugin
+
+go 1.26

@@ -1,0 +1,3 @@
+module github.com/ferrylog/ferry/router
+
+go 1.26
