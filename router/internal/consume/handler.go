@@ -1,0 +1,134 @@
+package consume
+
+import (
+	"context"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/ferrylog/ferry/router/internal/destination"
+	"github.com/ferrylog/ferry/router/internal/dlq"
+)
+
+// handler is the sarama.ConsumerGroupHandler of one session generation.
+type handler struct {
+	c   *Consumer
+	dlq *dlq.Producer
+}
+
+// Setup runs when the session is established: the router can serve.
+func (h *handler) Setup(sess sarama.ConsumerGroupSession) error {
+	h.c.setReady(true)
+	h.c.log.Info("consumer group session established", "generation", sess.GenerationID(), "claims", sess.Claims())
+	return nil
+}
+
+// Cleanup runs after every ConsumeClaim returned, before the session commits
+// its marked offsets.
+func (h *handler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+
+// ConsumeClaim processes one partition group by group until the session ends.
+func (h *handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	c := h.c
+	partition := partitionLabel(claim.Partition())
+	defer c.metrics.lag.DeleteLabelValues(claim.Topic(), partition) // the next owner reports it
+	ctx := sess.Context()
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		var group []*sarama.ConsumerMessage
+		select {
+		case <-ctx.Done():
+			return nil
+		case msg, ok := <-claim.Messages():
+			if !ok {
+				return nil
+			}
+			group = append(group, msg)
+		}
+		group = h.drain(claim, group)
+		if err := h.process(sess, group); err != nil {
+			return nil // session ended during retries: nothing marked, re-delivered later
+		}
+		last := group[len(group)-1]
+		c.metrics.lag.WithLabelValues(claim.Topic(), partition).Set(float64(max(claim.HighWaterMarkOffset()-last.Offset-1, 0)))
+	}
+}
+
+// drain adds the records already waiting, without blocking, up to the group
+// limits: a busy partition is written in large groups (one fsync each), a
+// quiet one record at a time with no added latency.
+func (h *handler) drain(claim sarama.ConsumerGroupClaim, group []*sarama.ConsumerMessage) []*sarama.ConsumerMessage {
+	size := len(group[0].Value)
+	for len(group) < h.c.cfg.MaxGroupRecords && size < h.c.cfg.MaxGroupBytes {
+		select {
+		case msg, ok := <-claim.Messages():
+			if !ok {
+				return group
+			}
+			group = append(group, msg)
+			size += len(msg.Value)
+		default:
+			return group
+		}
+	}
+	return group
+}
+
+// process writes one group and marks it. It returns an error only when the
+// session ended before the group was durable; then nothing is marked.
+func (h *handler) process(sess sarama.ConsumerGroupSession, group []*sarama.ConsumerMessage) error {
+	c := h.c
+	// Retries stop when the session ends, but a write that started finishes:
+	// on shutdown the group being written is completed and marked.
+	retryCtx := sess.Context()
+	writeCtx := context.WithoutCancel(retryCtx)
+
+	var batches []*destination.Batch
+	events := 0
+	for _, msg := range group {
+		d := c.decode(msg)
+		switch {
+		case d.reject != nil:
+			reason := dlq.Classify(d.reject)
+			err := c.retry(retryCtx, "dead-letter write", func(error) { c.metrics.deadLetterError.Inc() }, func() error {
+				return h.dlq.Send(msg, reason, d.reject)
+			})
+			if err != nil {
+				return err
+			}
+			c.metrics.deadLettered.WithLabelValues(string(reason)).Inc()
+			c.log.Warn("record dead-lettered", "reason", reason, "topic", msg.Topic, "partition", msg.Partition, "offset", msg.Offset, "error", d.reject)
+		case d.skip != "":
+			c.metrics.skipped.WithLabelValues(d.skip).Inc()
+		default:
+			batches = append(batches, d.batch)
+			events += d.batch.EventCount()
+		}
+	}
+
+	// Seam for per-destination deduplication by batch id: drop here the
+	// batches whose ID() the destination already wrote, and record the IDs
+	// once Write returned, in state that survives a restart.
+	if len(batches) > 0 {
+		var written int64
+		err := c.retry(retryCtx, "destination write", func(error) { c.metrics.writeErrors.Inc() }, func() error {
+			start := time.Now()
+			n, err := c.dest.Write(writeCtx, batches)
+			c.metrics.writeSeconds.Observe(time.Since(start).Seconds())
+			written = n
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		c.metrics.eventsWritten.Add(float64(events))
+		c.metrics.bytesWritten.Add(float64(written))
+	}
+
+	// Offsets within a claim only move forward, so marking the last record
+	// marks the whole group.
+	sess.MarkMessage(group[len(group)-1], "")
+	c.metrics.records.Add(float64(len(group)))
+	return nil
+}
