@@ -100,4 +100,3 @@ func (f *FileToken) Changed() bool {
 	}
 	return !st.ModTime().Equal(f.modTime) || st.Size() != f.size
 }
-
