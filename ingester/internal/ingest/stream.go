@@ -235,21 +235,8 @@ func (sess *session) handleBatch(b *ingestv1.Batch) {
 		return
 	}
 	size := int64(proto.Size(b))
-	if size > ak.MaxBatchBytes {
-		sess.ack(received, retryAck(seq, codes.ResourceExhausted, time.Second,
-			"batch of %d bytes is over the limit of %d bytes (max_batch_bytes); split it: the current limit comes with GetConfig and Config frames", size, ak.MaxBatchBytes))
-		return
-	}
-	if err := checkID("Batch.batch_id", b.BatchId, false); err != nil {
-		sess.ack(received, rejectAck(seq, codes.InvalidArgument, "%v", err))
-		return
-	}
-	if err := checkID("Batch.tag", b.Tag, false); err != nil {
-		sess.ack(received, rejectAck(seq, codes.InvalidArgument, "%v", err))
-		return
-	}
-	if err := checkEvents(b.Events); err != nil {
-		sess.ack(received, rejectAck(seq, codes.InvalidArgument, "%v; fix the input or a filter that builds records", err))
+	if refusal := checkBatch(b, size, ak.MaxBatchBytes); refusal != nil {
+		sess.ack(received, refusal)
 		return
 	}
 	batchID := b.BatchId

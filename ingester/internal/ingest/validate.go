@@ -4,12 +4,34 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"time"
 	"unicode/utf8"
 
 	ingestv1 "github.com/ferrylog/ferry/proto/ferry/ingest/v1"
+	"google.golang.org/grpc/codes"
 )
 
 const maxIDLength = 256
+
+// checkBatch returns the ack that refuses a batch, or nil when its size,
+// ids and events are acceptable. size is the batch's serialized size.
+func checkBatch(b *ingestv1.Batch, size, maxBytes int64) *ingestv1.Ack {
+	seq := b.Sequence
+	if size > maxBytes {
+		return retryAck(seq, codes.ResourceExhausted, time.Second,
+			"batch of %d bytes is over the limit of %d bytes (max_batch_bytes); split it: the current limit comes with GetConfig and Config frames", size, maxBytes)
+	}
+	if err := checkID("Batch.batch_id", b.BatchId, false); err != nil {
+		return rejectAck(seq, codes.InvalidArgument, "%v", err)
+	}
+	if err := checkID("Batch.tag", b.Tag, false); err != nil {
+		return rejectAck(seq, codes.InvalidArgument, "%v", err)
+	}
+	if err := checkEvents(b.Events); err != nil {
+		return rejectAck(seq, codes.InvalidArgument, "%v; fix the input or a filter that builds records", err)
+	}
+	return nil
+}
 
 // checkID accepts ids that are safe in Kafka headers, keys and log lines.
 func checkID(what, s string, required bool) error {
