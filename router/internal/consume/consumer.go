@@ -116,7 +116,13 @@ func (k *connection) close(log *slog.Logger) {
 func (c *Consumer) connect(ctx context.Context) (*connection, error) {
 	backoff := connectBackoffMin
 	for attempt := 1; ; attempt++ {
-		conn, err := c.tryConnect()
+		conn, err := c.tryConnectCtx(ctx)
+		if ctx.Err() != nil {
+			if conn != nil {
+				conn.close(c.log)
+			}
+			return nil, ctx.Err()
+		}
 		if err == nil {
 			if attempt > 1 {
 				c.log.Info("connected to Kafka", "brokers", c.cfg.Brokers, "attempts", attempt)
@@ -132,6 +138,32 @@ func (c *Consumer) connect(ctx context.Context) (*connection, error) {
 			return nil, ctx.Err()
 		}
 		backoff = min(backoff*2, connectBackoffMax)
+	}
+}
+
+// tryConnectCtx returns when ctx ends even if sarama is still dialling (a
+// blackholed broker takes the dial timeout times the metadata retries); a
+// connection made after that is closed in the background.
+func (c *Consumer) tryConnectCtx(ctx context.Context) (*connection, error) {
+	type result struct {
+		conn *connection
+		err  error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		conn, err := c.tryConnect()
+		ch <- result{conn, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.conn, r.err
+	case <-ctx.Done():
+		go func() {
+			if r := <-ch; r.conn != nil {
+				r.conn.close(c.log)
+			}
+		}()
+		return nil, ctx.Err()
 	}
 }
 
