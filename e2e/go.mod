@@ -12,6 +12,7 @@ require (
 	github.com/ferrylog/ferry/internal v0.0.0-00010101000000-000000000000
 	github.com/ferrylog/ferry/proto v0.0.0-00010101000000-000000000000
 	google.golang.org/grpc v1.85.0
+	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (
