@@ -14,6 +14,10 @@ import (
 	"github.com/ferrylog/ferry/router/internal/dlq"
 )
 
+// dlqMaxMessageBytes stays under the broker's default message.max.bytes
+// (1048588) minus the record batch framing.
+const dlqMaxMessageBytes = 1_040_000
+
 // Connection backoff while Kafka is unreachable.
 const (
 	connectBackoffMin = time.Second
@@ -176,7 +180,11 @@ func (c *Consumer) tryConnect() (*connection, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create consumer group: %w", err)
 	}
-	pclient, err := sarama.NewClient(c.cfg.Brokers, kafkaconf.Producer("ferry-router-"+c.cfg.Destination+"-dlq"))
+	pcfg := kafkaconf.Producer("ferry-router-" + c.cfg.Destination + "-dlq")
+	// A dead-lettered record is a copy of one that fit the events topic,
+	// plus headers: allow up to the broker's default message.max.bytes.
+	pcfg.Producer.MaxMessageBytes = dlqMaxMessageBytes
+	pclient, err := sarama.NewClient(c.cfg.Brokers, pcfg)
 	if err != nil {
 		group.Close()
 		return nil, fmt.Errorf("connect the dead-letter producer: %w", err)

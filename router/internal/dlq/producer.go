@@ -1,6 +1,7 @@
 package dlq
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/IBM/sarama"
@@ -12,7 +13,12 @@ const (
 	HeaderDestination = "ferry.dlq.destination"
 	HeaderSource      = "ferry.dlq.source" // topic/partition/offset of the original record
 	HeaderError       = "ferry.dlq.error"  // the error text, for the operator reading the DLQ
+	// HeaderValueDropped is set when the original value was too large to copy.
+	HeaderValueDropped = "ferry.dlq.value_dropped"
 )
+
+// maxErrorHeader bounds the error text copied into a header.
+const maxErrorHeader = 1024
 
 // Producer writes undeliverable records to the dead-letter topic.
 type Producer struct {
@@ -31,11 +37,25 @@ func NewProducer(p sarama.SyncProducer, topic, destination string) *Producer {
 // Send copies msg to the dead-letter topic with the reason headers. An error
 // is transient (Kafka unavailable): the caller retries and does not mark msg.
 func (p *Producer) Send(msg *sarama.ConsumerMessage, reason Reason, cause error) error {
-	_, _, err := p.producer.SendMessage(Message(msg, p.topic, p.destination, reason, cause))
+	out := Message(msg, p.topic, p.destination, reason, cause)
+	_, _, err := p.producer.SendMessage(out)
+	if tooLarge(err) {
+		// The added headers can push a record that just fit the events
+		// topic over the limit. Retrying cannot help and would stall the
+		// partition: keep the headers and say the value was dropped.
+		out.Value = nil
+		out.Headers = append(out.Headers, sarama.RecordHeader{Key: []byte(HeaderValueDropped), Value: fmt.Appendf(nil, "the %d-byte value did not fit the dead-letter topic", len(msg.Value))})
+		_, _, err = p.producer.SendMessage(out)
+	}
 	if err != nil {
 		return fmt.Errorf("write to dead-letter topic %s: %w", p.topic, err)
 	}
 	return nil
+}
+
+func tooLarge(err error) bool {
+	var cfgErr sarama.ConfigurationError // the client's own size check
+	return err != nil && (errors.Is(err, sarama.ErrMessageSizeTooLarge) || errors.As(err, &cfgErr))
 }
 
 // Message builds the dead-letter record: same key and value, the original
@@ -52,7 +72,11 @@ func Message(msg *sarama.ConsumerMessage, topic, destination string, reason Reas
 	add(HeaderDestination, destination)
 	add(HeaderSource, fmt.Sprintf("%s/%d/%d", msg.Topic, msg.Partition, msg.Offset))
 	if cause != nil {
-		add(HeaderError, cause.Error())
+		text := cause.Error()
+		if len(text) > maxErrorHeader {
+			text = text[:maxErrorHeader]
+		}
+		add(HeaderError, text)
 	}
 	out := &sarama.ProducerMessage{Topic: topic, Headers: headers, Value: sarama.ByteEncoder(msg.Value)}
 	if msg.Key != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -23,6 +24,7 @@ type Destination struct {
 	cfg   Config
 	mu    sync.Mutex
 	files map[string]*os.File // open files by access key, kept open between groups
+	buf   []byte              // lines of the current group, reused
 	// fsync is os.File.Sync; tests replace it to see the durability path.
 	fsync func(*os.File) error
 }
@@ -61,24 +63,38 @@ func (d *Destination) Validate(b *destination.Batch) error {
 func (d *Destination) Write(_ context.Context, batches []*destination.Batch) (int64, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	// Group lines by file first so each file gets one write and one fsync.
-	order := []string{}
-	lines := map[string][]byte{}
 	for _, b := range batches {
 		if b.Stored == nil {
 			return 0, destination.ErrNoEvents
 		}
-		key := b.Meta.AccessKey
-		buf, seen := lines[key]
-		if !seen {
-			order = append(order, key)
-		}
-		fields := destination.LineFields(b, false)
-		for _, ev := range b.Stored.Events {
-			buf = destination.AppendLine(buf, fields, ev)
-		}
-		lines[key] = buf
 	}
+	// Lines are rendered into one buffer, kept between calls, grouped by
+	// file so each file gets one write and one fsync.
+	type span struct {
+		key        string
+		start, end int
+	}
+	var spans []span
+	buf := d.buf[:0]
+	for i, b := range batches {
+		key := b.Meta.AccessKey
+		if slices.ContainsFunc(spans, func(s span) bool { return s.key == key }) {
+			continue // rendered with the first batch of its key
+		}
+		sp := span{key: key, start: len(buf)}
+		for _, later := range batches[i:] {
+			if later.Meta.AccessKey != key {
+				continue
+			}
+			fields := destination.LineFields(later, false)
+			for _, ev := range later.Stored.Events {
+				buf = destination.AppendLine(buf, fields, ev)
+			}
+		}
+		sp.end = len(buf)
+		spans = append(spans, sp)
+	}
+	d.buf = buf
 
 	type written struct {
 		f    *os.File
@@ -94,7 +110,8 @@ func (d *Destination) Write(_ context.Context, batches []*destination.Batch) (in
 		}
 		return 0, err
 	}
-	for _, key := range order {
+	for _, sp := range spans {
+		key := sp.key
 		f, err := d.open(key)
 		if err != nil {
 			return fail(err)
@@ -105,7 +122,7 @@ func (d *Destination) Write(_ context.Context, batches []*destination.Batch) (in
 			return fail(fmt.Errorf("stat %s: %w", f.Name(), err))
 		}
 		done = append(done, written{f: f, key: key, size: info.Size()})
-		n, err := f.Write(lines[key])
+		n, err := f.Write(buf[sp.start:sp.end])
 		total += int64(n)
 		if err != nil {
 			return fail(fmt.Errorf("write %s: %w", f.Name(), err))
