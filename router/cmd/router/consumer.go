@@ -181,7 +181,11 @@ func serveConsumer(f *consumerFlags, logger *slog.Logger, stdoutW io.Writer) err
 		dests = append(dests, d)
 	}
 	if f.printEvents {
-		dests = append(dests, stdout.New(stdoutW, f.decrypt))
+		var printer destination.Destination = stdout.New(stdoutW, f.decrypt)
+		if len(dests) > 0 {
+			printer = destination.BestEffort(printer, logger) // printing never makes the file destination retry
+		}
+		dests = append(dests, printer)
 	}
 	var dest destination.Destination = dests
 	if len(dests) == 1 {
