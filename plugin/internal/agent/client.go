@@ -88,7 +88,7 @@ func New(opts Options) (*Client, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	log = log.With("instance", opts.InstanceName, "agent_id", cfg.AgentID)
+	log = log.With("agent_id", cfg.AgentID)
 	if opts.Backoff.Min <= 0 {
 		opts.Backoff.Min = defaultBackoffMin
 	}

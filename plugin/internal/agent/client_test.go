@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ferrylog/ferry/plugin/internal/config"
+	"github.com/ferrylog/ferry/plugin/internal/ingestertest"
 	"github.com/ferrylog/ferry/plugin/internal/msgpackchunk"
 	ingestv1 "github.com/ferrylog/ferry/proto/ferry/ingest/v1"
 	"go.uber.org/goleak"
@@ -27,7 +28,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 var testTime = time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
 
 func testConfig(addr string, kv ...string) config.Config {
-	src := config.MapGetter{"Ingester": addr, "Access_Key": "key-1", "Access_Token": "test-token", "Agent_ID": "agent-1",
+	src := config.MapGetter{"Ingester": addr, "Access_Key": "key-1", "Access_Token": ingestertest.Token, "Agent_ID": "agent-1",
 		"Insecure": "true", "Ack_Timeout": "5s", "Connect_Timeout": "2s", "Exit_Timeout": "2s"}
 	for i := 0; i < len(kv); i += 2 {
 		src[kv[i]] = kv[i+1]
@@ -86,15 +87,15 @@ func flushUntilOK(t *testing.T, c *Client, tag string, chunk []byte) {
 }
 
 func TestFlushOKDeliversEvents(t *testing.T) {
-	fi := startFakeIngester(t, "")
-	fi.set(func(f *fakeIngester) { f.config.Labels = map[string]string{"env": "test"} })
-	c := newTestClient(t, testConfig(fi.addr))
+	fi := ingestertest.Start(t, "")
+	fi.Update(func(f *ingestertest.State) { f.Config.Labels = map[string]string{"env": "test"} })
+	c := newTestClient(t, testConfig(fi.Addr))
 
 	chunk := chunkOf(t, "hello", 3)
 	if got := c.Flush("app.logs", chunk); got != OK {
 		t.Fatalf("Flush = %v, want OK", got)
 	}
-	batches := fi.received()
+	batches := fi.Received()
 	if len(batches) != 1 {
 		t.Fatalf("ingester got %d batches, want 1", len(batches))
 	}
@@ -116,27 +117,25 @@ func TestFlushOKDeliversEvents(t *testing.T) {
 			t.Errorf("event %d metadata %s, want %s", i, ev.Metadata, want)
 		}
 	}
-	fi.mu.Lock()
-	hello := fi.hellos[0]
-	fi.mu.Unlock()
+	hello := fi.Snapshot().Hellos[0]
 	if hello.AgentId != "agent-1" || hello.AccessKey != "key-1" || hello.InstanceName != "ferry.0" || hello.PluginVersion != "test" || hello.StreamEpoch == 0 {
 		t.Fatalf("hello %+v", hello)
 	}
 	// Fluent Bit retrying the same chunk gets the same batch id.
-	if c.Flush("app.logs", chunk) != OK || fi.received()[1].BatchId != b.BatchId || fi.received()[1].Sequence != 2 {
-		t.Fatalf("retry of the same chunk: %+v", fi.received()[1])
+	if c.Flush("app.logs", chunk) != OK || fi.Received()[1].BatchId != b.BatchId || fi.Received()[1].Sequence != 2 {
+		t.Fatalf("retry of the same chunk: %+v", fi.Received()[1])
 	}
 }
 
 func TestFlushOnlyGroupMarkersIsOK(t *testing.T) {
-	fi := startFakeIngester(t, "")
-	c := newTestClient(t, testConfig(fi.addr))
+	fi := ingestertest.Start(t, "")
+	c := newTestClient(t, testConfig(fi.Addr))
 	chunk, _ := msgpackchunk.AppendGroupMarker(nil, true, map[string]any{})
 	chunk, _ = msgpackchunk.AppendGroupMarker(chunk, false, map[string]any{})
 	if got := c.Flush("t", chunk); got != OK {
 		t.Fatalf("Flush = %v", got)
 	}
-	if n := len(fi.received()); n != 0 {
+	if n := len(fi.Received()); n != 0 {
 		t.Fatalf("sent %d batches for markers only", n)
 	}
 }
@@ -152,15 +151,15 @@ func TestFlushAnswersFollowAcks(t *testing.T) {
 		{"unspecified", &ingestv1.Ack{}, Retry},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fi := startFakeIngester(t, "")
-			fi.set(func(f *fakeIngester) {
-				f.answer = func(*ingestv1.Batch) *ingestv1.Ack { return proto.Clone(tc.ack).(*ingestv1.Ack) }
+			fi := ingestertest.Start(t, "")
+			fi.Update(func(f *ingestertest.State) {
+				f.Answer = func(*ingestv1.Batch) *ingestv1.Ack { return proto.Clone(tc.ack).(*ingestv1.Ack) }
 			})
-			c := newTestClient(t, testConfig(fi.addr))
+			c := newTestClient(t, testConfig(fi.Addr))
 			if got := c.Flush("t", chunkOf(t, "x", 2)); got != tc.want {
 				t.Fatalf("Flush = %v, want %v", got, tc.want)
 			}
-			if n := len(fi.received()); n != 1 {
+			if n := len(fi.Received()); n != 1 {
 				t.Fatalf("ingester got %d batches", n)
 			}
 		})
@@ -168,9 +167,9 @@ func TestFlushAnswersFollowAcks(t *testing.T) {
 }
 
 func TestFlushRetriesWhenNoAckInTime(t *testing.T) {
-	fi := startFakeIngester(t, "")
-	fi.set(func(f *fakeIngester) { f.answer = func(*ingestv1.Batch) *ingestv1.Ack { return nil } })
-	c := newTestClient(t, testConfig(fi.addr, "Ack_Timeout", "300ms"))
+	fi := ingestertest.Start(t, "")
+	fi.Update(func(f *ingestertest.State) { f.Answer = func(*ingestv1.Batch) *ingestv1.Ack { return nil } })
+	c := newTestClient(t, testConfig(fi.Addr, "Ack_Timeout", "300ms"))
 	start := time.Now()
 	if got := c.Flush("t", chunkOf(t, "x", 1)); got != Retry {
 		t.Fatalf("Flush = %v, want Retry", got)
@@ -181,21 +180,21 @@ func TestFlushRetriesWhenNoAckInTime(t *testing.T) {
 }
 
 func TestStreamBrokenMidFlushRetriesThenReconnects(t *testing.T) {
-	fi := startFakeIngester(t, "")
+	fi := ingestertest.Start(t, "")
 	acked := make(chan struct{})
-	fi.set(func(f *fakeIngester) {
-		f.answer = func(b *ingestv1.Batch) *ingestv1.Ack {
+	fi.Update(func(f *ingestertest.State) {
+		f.Answer = func(b *ingestv1.Batch) *ingestv1.Ack {
 			<-acked // hold the ack until the stream broke
 			return nil
 		}
 	})
-	c := newTestClient(t, testConfig(fi.addr, "Ack_Timeout", "10s"))
+	c := newTestClient(t, testConfig(fi.Addr, "Ack_Timeout", "10s"))
 
 	result := make(chan Result)
 	go func() { result <- c.Flush("t", chunkOf(t, "x", 1)) }()
-	eventually(t, 2*time.Second, "the batch to arrive", func() bool { return len(fi.received()) == 1 })
+	eventually(t, 2*time.Second, "the batch to arrive", func() bool { return len(fi.Received()) == 1 })
 	start := time.Now()
-	fi.breakStreams(status.Error(codes.Unavailable, "ingester restarting"))
+	fi.BreakStreams(status.Error(codes.Unavailable, "ingester restarting"))
 	if got := <-result; got != Retry {
 		t.Fatalf("Flush = %v, want Retry", got)
 	}
@@ -203,35 +202,34 @@ func TestStreamBrokenMidFlushRetriesThenReconnects(t *testing.T) {
 		t.Fatalf("Flush answered %s after the break; want at once, not after Ack_Timeout", took)
 	}
 	close(acked)
-	fi.set(func(f *fakeIngester) { f.answer = nil })
+	fi.Update(func(f *ingestertest.State) { f.Answer = nil })
 
 	flushUntilOK(t, c, "t", chunkOf(t, "y", 1))
-	if n := fi.helloCount(); n != 2 {
+	if n := len(fi.Snapshot().Hellos); n != 2 {
 		t.Fatalf("%d streams opened, want 2", n)
 	}
-	last := fi.received()[len(fi.received())-1]
+	last := fi.Received()[len(fi.Received())-1]
 	if last.Sequence != 1 {
 		t.Fatalf("a new stream numbers from 1, got %d", last.Sequence)
 	}
-	fi.mu.Lock()
-	e1, e2 := fi.hellos[0].StreamEpoch, fi.hellos[1].StreamEpoch
-	fi.mu.Unlock()
+	hellos := fi.Snapshot().Hellos
+	e1, e2 := hellos[0].StreamEpoch, hellos[1].StreamEpoch
 	if e1 == e2 {
 		t.Fatal("the new stream reused the stream epoch")
 	}
 }
 
 func TestLargeChunkIsSplitAndAllPartsAcked(t *testing.T) {
-	fi := startFakeIngester(t, "")
-	fi.set(func(f *fakeIngester) { f.config.MaxBatchBytes = 4096 })
-	c := newTestClient(t, testConfig(fi.addr))
+	fi := ingestertest.Start(t, "")
+	fi.Update(func(f *ingestertest.State) { f.Config.MaxBatchBytes = 4096 })
+	c := newTestClient(t, testConfig(fi.Addr))
 
 	const n = 300
 	chunk := chunkOf(t, strings.Repeat("payload ", 20), n)
 	if got := c.Flush("big", chunk); got != OK {
 		t.Fatalf("Flush = %v", got)
 	}
-	batches := fi.received()
+	batches := fi.Received()
 	if len(batches) < 10 {
 		t.Fatalf("%d batches for %d bytes of events under 4096-byte frames", len(batches), len(chunk))
 	}
@@ -260,17 +258,17 @@ func TestLargeChunkIsSplitAndAllPartsAcked(t *testing.T) {
 }
 
 func TestOverlappingFlushesFromEightWorkers(t *testing.T) {
-	fi := startFakeIngester(t, "")
-	fi.set(func(f *fakeIngester) {
-		f.config.MaxBatchesInFlight = 3
-		f.config.MaxBatchBytes = 2048
+	fi := ingestertest.Start(t, "")
+	fi.Update(func(f *ingestertest.State) {
+		f.Config.MaxBatchesInFlight = 3
+		f.Config.MaxBatchBytes = 2048
 		// Acks come back out of order: later batches may be acked first.
-		f.answer = func(b *ingestv1.Batch) *ingestv1.Ack {
+		f.Answer = func(b *ingestv1.Batch) *ingestv1.Ack {
 			time.Sleep(time.Duration(b.Sequence%4) * time.Millisecond)
 			return &ingestv1.Ack{Result: ingestv1.AckResult_ACK_RESULT_OK, BatchId: b.BatchId}
 		}
 	})
-	c := newTestClient(t, testConfig(fi.addr))
+	c := newTestClient(t, testConfig(fi.Addr))
 
 	const workers, flushes = 8, 15
 	var wg sync.WaitGroup
@@ -298,7 +296,7 @@ func TestOverlappingFlushesFromEightWorkers(t *testing.T) {
 	wantEvents *= workers
 	got := 0
 	var lastSeq uint64
-	for _, b := range fi.received() {
+	for _, b := range fi.Received() {
 		got += len(b.Events)
 		if b.Sequence != lastSeq+1 {
 			t.Fatalf("sequence %d after %d: the sender must number batches in wire order", b.Sequence, lastSeq)
@@ -308,24 +306,22 @@ func TestOverlappingFlushesFromEightWorkers(t *testing.T) {
 	if got != wantEvents {
 		t.Fatalf("ingester got %d events, want %d", got, wantEvents)
 	}
-	fi.mu.Lock()
-	maxInFlight := fi.maxInFlight
-	fi.mu.Unlock()
+	maxInFlight := fi.Snapshot().MaxInFlight
 	if maxInFlight > 3 || maxInFlight < 2 {
 		t.Fatalf("at most %d batches were in flight; want the limit of 3 used and respected", maxInFlight)
 	}
 }
 
 func TestConfigPushAppliesLive(t *testing.T) {
-	fi := startFakeIngester(t, "")
-	c := newTestClient(t, testConfig(fi.addr))
+	fi := ingestertest.Start(t, "")
+	c := newTestClient(t, testConfig(fi.Addr))
 	if c.Flush("t", chunkOf(t, "before", 1)) != OK {
 		t.Fatal("first flush failed")
 	}
-	if md := string(fi.received()[0].Events[0].Metadata); md != `{"src":"test"}` {
+	if md := string(fi.Received()[0].Events[0].Metadata); md != `{"src":"test"}` {
 		t.Fatalf("metadata before the push: %s", md)
 	}
-	fi.push(&ingestv1.IngesterFrame{Frame: &ingestv1.IngesterFrame_Config{Config: &ingestv1.AgentConfig{
+	fi.Push(&ingestv1.IngesterFrame{Frame: &ingestv1.IngesterFrame_Config{Config: &ingestv1.AgentConfig{
 		Version: 2, MaxBatchBytes: 2048, MaxBatchesInFlight: 4, Labels: map[string]string{"region": "eu-1"},
 	}}})
 	eventually(t, 2*time.Second, "the pushed config to apply", func() bool {
@@ -339,11 +335,11 @@ func TestConfigPushAppliesLive(t *testing.T) {
 	if s.maxBatchBytes != 2048 || s.inFlight != 4 {
 		t.Fatalf("settings after push: %+v", s)
 	}
-	before := len(fi.received())
+	before := len(fi.Received())
 	if c.Flush("t", chunkOf(t, strings.Repeat("after ", 30), 40)) != OK {
 		t.Fatal("flush after push failed")
 	}
-	after := fi.received()[before:]
+	after := fi.Received()[before:]
 	if len(after) < 2 {
 		t.Fatalf("the smaller max_batch_bytes did not split: %d batches", len(after))
 	}
@@ -353,8 +349,8 @@ func TestConfigPushAppliesLive(t *testing.T) {
 }
 
 func TestLocalCapsWinWhenLower(t *testing.T) {
-	fi := startFakeIngester(t, "")
-	c := newTestClient(t, testConfig(fi.addr, "Max_Batch_Bytes", "3000", "Max_Batches_In_Flight", "2"))
+	fi := ingestertest.Start(t, "")
+	c := newTestClient(t, testConfig(fi.Addr, "Max_Batch_Bytes", "3000", "Max_Batches_In_Flight", "2"))
 	c.mu.Lock()
 	s := c.settings
 	c.mu.Unlock()
@@ -384,25 +380,25 @@ func TestIngesterDownAtStartDoesNotBlock(t *testing.T) {
 		t.Fatalf("Flush while down took %s; it must answer at once", took)
 	}
 
-	fi := startFakeIngester(t, addr)
+	fi := ingestertest.Start(t, addr)
 	flushUntilOK(t, c, "t", chunkOf(t, "y", 1))
-	if n := len(fi.received()); n < 1 {
+	if n := len(fi.Received()); n < 1 {
 		t.Fatal("no batch reached the ingester")
 	}
 }
 
 func TestAuthFailures(t *testing.T) {
 	t.Run("permission denied answers error", func(t *testing.T) {
-		fi := startFakeIngester(t, "")
-		fi.set(func(f *fakeIngester) { f.getConfigErr = status.Error(codes.PermissionDenied, "access key revoked") })
-		c := newTestClient(t, testConfig(fi.addr))
+		fi := ingestertest.Start(t, "")
+		fi.Update(func(f *ingestertest.State) { f.GetConfigErr = status.Error(codes.PermissionDenied, "access key revoked") })
+		c := newTestClient(t, testConfig(fi.Addr))
 		eventually(t, 2*time.Second, "the denial to be known", func() bool { return c.Flush("t", chunkOf(t, "x", 1)) == Error })
 	})
 	t.Run("bad token answers retry until a new token arrives in the file", func(t *testing.T) {
-		fi := startFakeIngester(t, "")
+		fi := ingestertest.Start(t, "")
 		tokenFile := filepath.Join(t.TempDir(), "token")
 		os.WriteFile(tokenFile, []byte("expired-token\n"), 0o600)
-		cfg := testConfig(fi.addr)
+		cfg := testConfig(fi.Addr)
 		cfg.AccessToken, cfg.AccessTokenFile = "", tokenFile
 		c := newTestClient(t, cfg)
 		for i := 0; i < 3; i++ {
@@ -415,13 +411,13 @@ func TestAuthFailures(t *testing.T) {
 		flushUntilOK(t, c, "t", chunkOf(t, "y", 1))
 	})
 	t.Run("stream ended with permission denied answers error", func(t *testing.T) {
-		fi := startFakeIngester(t, "")
-		fi.set(func(f *fakeIngester) { f.answer = func(*ingestv1.Batch) *ingestv1.Ack { return nil } })
-		c := newTestClient(t, testConfig(fi.addr))
+		fi := ingestertest.Start(t, "")
+		fi.Update(func(f *ingestertest.State) { f.Answer = func(*ingestv1.Batch) *ingestv1.Ack { return nil } })
+		c := newTestClient(t, testConfig(fi.Addr))
 		result := make(chan Result)
 		go func() { result <- c.Flush("t", chunkOf(t, "x", 1)) }()
-		eventually(t, 2*time.Second, "the batch to arrive", func() bool { return len(fi.received()) == 1 })
-		fi.breakStreams(status.Error(codes.PermissionDenied, "access key revoked"))
+		eventually(t, 2*time.Second, "the batch to arrive", func() bool { return len(fi.Received()) == 1 })
+		fi.BreakStreams(status.Error(codes.PermissionDenied, "access key revoked"))
 		if got := <-result; got != Error {
 			t.Fatalf("Flush = %v, want Error", got)
 		}
@@ -429,50 +425,49 @@ func TestAuthFailures(t *testing.T) {
 }
 
 func TestReconnectControlHandsOverWithoutLoss(t *testing.T) {
-	fi := startFakeIngester(t, "")
-	c := newTestClient(t, testConfig(fi.addr))
+	fi := ingestertest.Start(t, "")
+	c := newTestClient(t, testConfig(fi.Addr))
 	if c.Flush("t", chunkOf(t, "a", 1)) != OK {
 		t.Fatal("first flush failed")
 	}
-	fi.push(&ingestv1.IngesterFrame{Frame: &ingestv1.IngesterFrame_Control{Control: &ingestv1.Control{Kind: ingestv1.Control_KIND_RECONNECT, Reason: "draining"}}})
+	fi.Push(&ingestv1.IngesterFrame{Frame: &ingestv1.IngesterFrame_Control{Control: &ingestv1.Control{Kind: ingestv1.Control_KIND_RECONNECT, Reason: "draining"}}})
 	eventually(t, 3*time.Second, "the old stream to be half-closed by the agent", func() bool {
-		fi.mu.Lock()
-		defer fi.mu.Unlock()
-		return fi.closedBySender == 1 && len(fi.hellos) == 2
+		st := fi.Snapshot()
+		return st.ClosedBySender == 1 && len(st.Hellos) == 2
 	})
 	if got := c.Flush("t", chunkOf(t, "b", 1)); got != OK {
 		t.Fatalf("flush after the handover = %v", got)
 	}
-	if n := fi.openStreams(); n != 1 {
+	if n := fi.OpenStreams(); n != 1 {
 		t.Fatalf("%d streams open after the handover, want 1", n)
 	}
 }
 
 func TestSlowDownPausesNewBatches(t *testing.T) {
-	fi := startFakeIngester(t, "")
-	c := newTestClient(t, testConfig(fi.addr))
+	fi := ingestertest.Start(t, "")
+	c := newTestClient(t, testConfig(fi.Addr))
 	flushUntilOK(t, c, "t", chunkOf(t, "a", 1))
-	fi.push(&ingestv1.IngesterFrame{Frame: &ingestv1.IngesterFrame_Control{Control: &ingestv1.Control{Kind: ingestv1.Control_KIND_SLOW_DOWN, RetryAfterMs: 400}}})
+	fi.Push(&ingestv1.IngesterFrame{Frame: &ingestv1.IngesterFrame_Control{Control: &ingestv1.Control{Kind: ingestv1.Control_KIND_SLOW_DOWN, RetryAfterMs: 400}}})
 	eventually(t, time.Second, "the pause", func() bool { return c.Flush("t", chunkOf(t, "b", 1)) == Retry })
-	sent := len(fi.received())
+	sent := len(fi.Received())
 	flushUntilOK(t, c, "t", chunkOf(t, "c", 1))
-	if len(fi.received()) != sent+1 {
-		t.Fatalf("batches were sent during the pause: %d, then %d", sent, len(fi.received()))
+	if len(fi.Received()) != sent+1 {
+		t.Fatalf("batches were sent during the pause: %d, then %d", sent, len(fi.Received()))
 	}
 }
 
 func TestCloseWaitsForAcksInFlight(t *testing.T) {
-	fi := startFakeIngester(t, "")
-	fi.set(func(f *fakeIngester) {
-		f.answer = func(b *ingestv1.Batch) *ingestv1.Ack {
+	fi := ingestertest.Start(t, "")
+	fi.Update(func(f *ingestertest.State) {
+		f.Answer = func(b *ingestv1.Batch) *ingestv1.Ack {
 			time.Sleep(300 * time.Millisecond)
 			return &ingestv1.Ack{Result: ingestv1.AckResult_ACK_RESULT_OK}
 		}
 	})
-	c := newTestClient(t, testConfig(fi.addr))
+	c := newTestClient(t, testConfig(fi.Addr))
 	result := make(chan Result)
 	go func() { result <- c.Flush("t", chunkOf(t, "x", 1)) }()
-	eventually(t, 2*time.Second, "the batch to arrive", func() bool { return len(fi.received()) == 1 })
+	eventually(t, 2*time.Second, "the batch to arrive", func() bool { return len(fi.Received()) == 1 })
 	c.Close()
 	if got := <-result; got != OK {
 		t.Fatalf("the flush in flight at Close answered %v, want OK", got)
@@ -481,9 +476,7 @@ func TestCloseWaitsForAcksInFlight(t *testing.T) {
 		t.Fatalf("Flush after Close = %v, want Retry", got)
 	}
 	eventually(t, 2*time.Second, "the stream to be half-closed", func() bool {
-		fi.mu.Lock()
-		defer fi.mu.Unlock()
-		return fi.closedBySender == 1
+		return fi.Snapshot().ClosedBySender == 1
 	})
 }
 
@@ -500,12 +493,12 @@ func TestCloseWithoutStartAndTwice(t *testing.T) {
 }
 
 func TestMalformedChunkAnswersError(t *testing.T) {
-	fi := startFakeIngester(t, "")
-	c := newTestClient(t, testConfig(fi.addr))
+	fi := ingestertest.Start(t, "")
+	c := newTestClient(t, testConfig(fi.Addr))
 	if got := c.Flush("t", []byte{0x92, 0x01, 0xa1, 'x'}); got != Error {
 		t.Fatalf("Flush = %v, want Error", got)
 	}
-	if n := len(fi.received()); n != 0 {
+	if n := len(fi.Received()); n != 0 {
 		t.Fatalf("a malformed chunk reached the ingester (%d batches)", n)
 	}
 }
