@@ -390,7 +390,9 @@ func TestIngesterDownAtStartDoesNotBlock(t *testing.T) {
 func TestAuthFailures(t *testing.T) {
 	t.Run("permission denied answers error", func(t *testing.T) {
 		fi := ingestertest.Start(t, "")
-		fi.Update(func(f *ingestertest.State) { f.GetConfigErr = status.Error(codes.PermissionDenied, "access key revoked") })
+		fi.Update(func(f *ingestertest.State) {
+			f.GetConfigErr = status.Error(codes.PermissionDenied, "access key revoked")
+		})
 		c := newTestClient(t, testConfig(fi.Addr))
 		eventually(t, 2*time.Second, "the denial to be known", func() bool { return c.Flush("t", chunkOf(t, "x", 1)) == Error })
 	})

@@ -313,3 +313,37 @@ func TestIngesterDownAnswersRetryQuickly(t *testing.T) {
 		t.Fatalf("the host took %s with the ingester down", took)
 	}
 }
+
+func TestOverlappingFlushesOnWorkerThreads(t *testing.T) {
+	ing := ingestertest.Start(t, "")
+	ing.Update(func(s *ingestertest.State) {
+		s.Config.MaxBatchesInFlight = 2
+		s.Answer = func(b *ingestv1.Batch) *ingestv1.Ack {
+			time.Sleep(20 * time.Millisecond) // keep acks in flight so flushes overlap
+			return &ingestv1.Ack{Result: ingestv1.AckResult_ACK_RESULT_OK}
+		}
+	})
+	args := props(ing.Addr)
+	args = append(args, "-w", "4")
+	const files, perFile = 12, 7
+	for i := 0; i < files; i++ {
+		args = append(args, "-f", writeChunk(t, fmt.Sprintf("w%02d.mp", i), fmt.Sprintf("file%02d", i), perFile))
+	}
+	run := runHost(t, args...)
+	for i := 0; i < files; i++ {
+		if got := run.flushes[fmt.Sprintf("w%02d.mp", i)]; len(got) != 1 || got[0] != "1" {
+			t.Errorf("flush of w%02d.mp answered %v, want [1]", i, got)
+		}
+	}
+	st := ing.Snapshot()
+	events := 0
+	for _, b := range st.Batches {
+		events += len(b.Events)
+	}
+	if events != files*perFile {
+		t.Fatalf("ingester got %d events, want %d", events, files*perFile)
+	}
+	if st.MaxInFlight != 2 {
+		t.Errorf("at most %d batches were in flight; want the limit 2 reached and kept", st.MaxInFlight)
+	}
+}
