@@ -73,6 +73,7 @@ type Client struct {
 	current     *session
 	settings    settings
 	connectErr  error // why the last connect failed; nil once connected
+	lastToken   string
 	pausedUntil time.Time
 	closing     bool
 	flushes     sync.WaitGroup
@@ -180,7 +181,7 @@ func (c *Client) Close() {
 		c.current = nil
 		c.mu.Unlock()
 		if sess != nil {
-			sess.drain(max(time.Until(deadline), 0))
+			sess.drain(context.Background(), max(time.Until(deadline), 0))
 		}
 		c.cancelStreams()
 		_ = c.conn.Close()
@@ -193,13 +194,18 @@ func (c *Client) Close() {
 func (c *Client) applyConfig(ac *ingestv1.AgentConfig) {
 	s := combine(c.cfg, ac, c.opts.Backoff)
 	c.mu.Lock()
+	previous := c.settings.version
 	c.settings = s
 	sess := c.current
 	c.mu.Unlock()
 	if sess != nil {
 		sess.slots.setLimit(s.inFlight)
 	}
-	c.log.Info("agent configuration applied", "version", s.version, "max_batch_bytes", s.maxBatchBytes,
+	level := slog.LevelInfo
+	if s.version == previous {
+		level = slog.LevelDebug // the same version again, as on every reconnect
+	}
+	c.log.Log(context.Background(), level, "agent configuration applied", "version", s.version, "max_batch_bytes", s.maxBatchBytes,
 		"max_batches_in_flight", s.inFlight, "labels", len(ac.GetLabels()))
 }
 

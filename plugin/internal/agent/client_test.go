@@ -504,3 +504,38 @@ func TestMalformedChunkAnswersError(t *testing.T) {
 		t.Fatalf("a malformed chunk reached the ingester (%d batches)", n)
 	}
 }
+
+func TestTokenExpiringHandsOverToTheRotatedToken(t *testing.T) {
+	fi := ingestertest.Start(t, "")
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(tokenFile, []byte(ingestertest.Token), 0o600)
+	cfg := testConfig(fi.Addr)
+	cfg.AccessToken, cfg.AccessTokenFile = "", tokenFile
+	c := newTestClient(t, cfg)
+	flushUntilOK(t, c, "t", chunkOf(t, "a", 1))
+
+	// The operator rotates the secret; the ingester accepts only the new token.
+	os.WriteFile(tokenFile, []byte("rotated-token"), 0o600)
+	os.Chtimes(tokenFile, time.Now().Add(time.Second), time.Now().Add(time.Second))
+	fi.Update(func(s *ingestertest.State) { s.Token = "rotated-token" })
+	fi.Push(&ingestv1.IngesterFrame{Frame: &ingestv1.IngesterFrame_Control{Control: &ingestv1.Control{
+		Kind: ingestv1.Control_KIND_TOKEN_EXPIRING, TokenExpiresUnixNano: time.Now().Add(time.Minute).UnixNano()}}})
+	eventually(t, 3*time.Second, "a new stream with the new token and the old one drained", func() bool {
+		st := fi.Snapshot()
+		return len(st.Hellos) == 2 && st.ClosedBySender == 1
+	})
+	if got := c.Flush("t", chunkOf(t, "b", 1)); got != OK {
+		t.Fatalf("flush after the token handover = %v", got)
+	}
+}
+
+func TestStreamWithoutAcksIsReplaced(t *testing.T) {
+	fi := ingestertest.Start(t, "")
+	fi.Update(func(s *ingestertest.State) { s.Answer = func(*ingestv1.Batch) *ingestv1.Ack { return nil } })
+	c := newTestClient(t, testConfig(fi.Addr, "Ack_Timeout", "200ms"))
+	if got := c.Flush("t", chunkOf(t, "x", 1)); got != Retry {
+		t.Fatalf("Flush = %v, want Retry", got)
+	}
+	// Twice Ack_Timeout without an ack: the stream is given up and reopened.
+	eventually(t, 3*time.Second, "a second stream", func() bool { return len(fi.Snapshot().Hellos) == 2 })
+}

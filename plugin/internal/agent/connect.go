@@ -64,7 +64,8 @@ func (c *Client) run() {
 			c.wg.Add(1)
 			go func(old *session) {
 				defer c.wg.Done()
-				old.drain(c.cfg.AckTimeout)
+				// Close cuts this short: it has already waited for flushes.
+				old.drain(c.runCtx, c.cfg.AckTimeout)
 			}(sess)
 			sess = next
 		}
@@ -167,9 +168,12 @@ func (c *Client) sleep(d time.Duration) bool {
 	}
 }
 
+// currentToken is the token of the last connect attempt, for redaction. It
+// does not read the token source, which would hide a rotation from Changed.
 func (c *Client) currentToken() string {
-	tok, _ := c.tokens.Token()
-	return tok
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastToken
 }
 
 // connect fetches the configuration and opens a stream, all within
@@ -179,6 +183,9 @@ func (c *Client) connect() (*session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the access token: %w", err)
 	}
+	c.mu.Lock()
+	c.lastToken = token
+	c.mu.Unlock()
 	auth := func(ctx context.Context) context.Context {
 		return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
 	}

@@ -259,11 +259,11 @@ func (s *session) err() error {
 	return s.endErr
 }
 
-// drain stops new batches, waits up to timeout for the acks of those in
-// flight, then half-closes the stream so the ingester ends it cleanly, and
-// waits (within the same timeout) for that end.
-func (s *session) drain(timeout time.Duration) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+// drain stops new batches, waits up to timeout (or until parent ends) for
+// the acks of those in flight, then half-closes the stream so the ingester
+// ends it cleanly, and waits (within the same bound) for that end.
+func (s *session) drain(parent context.Context, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	s.mu.Lock()
 	s.draining = true
