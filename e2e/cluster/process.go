@@ -131,3 +131,7 @@ func FreeAddr() (string, error) {
 	defer l.Close()
 	return l.Addr().String(), nil
 }
+
+// Pid is the operating system's id of the process, for reading its CPU time
+// and memory from /proc.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }

@@ -1,0 +1,56 @@
+package main
+
+import "time"
+
+// kind says which path a scenario measures.
+type kind string
+
+const (
+	kindFerry     kind = "ferry"      // agents → ingester → Kafka → router
+	kindSarama    kind = "sarama"     // baseline (a): bare producer, same records
+	kindPerEvent  kind = "per-event"  // baseline (b): stream per flush, message per event
+	kindFluentBit kind = "fluent-bit" // baseline (c): Fluent Bit's out_kafka
+	kindWarmup    kind = "warm-up"    // run, not reported: JIT and page cache
+)
+
+// halfMax marks an open-loop rate of half the max measured earlier in the
+// run for the same event size.
+const halfMax = -1
+
+type scenario struct {
+	name     string
+	kind     kind
+	size     int     // event body bytes
+	rate     float64 // events/s; 0 closed loop; halfMax
+	duration time.Duration
+}
+
+// plan lists the scenarios in the order they run. Baselines run right
+// before the Ferry runs they are compared with, so both see the same noise
+// from the machine's other tenants as nearly as one run allows.
+func plan(quick bool) []scenario {
+	if quick {
+		return []scenario{
+			{"warm-up", kindWarmup, 256, 0, 3 * time.Second},
+			{"sarama-256", kindSarama, 256, 0, 8 * time.Second},
+			{"max-256", kindFerry, 256, 0, 10 * time.Second},
+			{"half-max-256", kindFerry, 256, halfMax, 8 * time.Second},
+			{"per-event-256", kindPerEvent, 256, 0, 5 * time.Second},
+			{"fluent-bit-256", kindFluentBit, 256, 0, 8 * time.Second},
+		}
+	}
+	return []scenario{
+		{"warm-up", kindWarmup, 256, 0, 5 * time.Second},
+		{"sarama-256", kindSarama, 256, 0, 15 * time.Second},
+		{"max-256", kindFerry, 256, 0, 20 * time.Second},
+		{"open-10k-256", kindFerry, 256, 10_000, 15 * time.Second},
+		{"open-50k-256", kindFerry, 256, 50_000, 15 * time.Second},
+		{"half-max-256", kindFerry, 256, halfMax, 15 * time.Second},
+		{"sarama-1k", kindSarama, 1024, 0, 15 * time.Second},
+		{"max-1k", kindFerry, 1024, 0, 20 * time.Second},
+		{"open-10k-1k", kindFerry, 1024, 10_000, 15 * time.Second},
+		{"half-max-1k", kindFerry, 1024, halfMax, 15 * time.Second},
+		{"per-event-256", kindPerEvent, 256, 0, 10 * time.Second},
+		{"fluent-bit-256", kindFluentBit, 256, 0, 15 * time.Second},
+	}
+}
