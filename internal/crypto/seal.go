@@ -42,7 +42,7 @@ func (k *Keyring) Open(keyID string, sealed, aad []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w (value of %d bytes is shorter than the envelope)", ErrDecrypt, len(sealed))
 	}
 	if sealed[0] != formatVersion {
-		return nil, fmt.Errorf("sealed value has format version %d; this build reads version %d", sealed[0], formatVersion)
+		return nil, fmt.Errorf("%w (format version %d; this build reads version %d)", ErrDecrypt, sealed[0], formatVersion)
 	}
 	nonce := sealed[1 : 1+NonceSize]
 	plain, err := aead.Open(nil, nonce, sealed[1+NonceSize:], aad)

@@ -96,19 +96,25 @@ func TestOpenRefusesMovedRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, change := range map[string]func(*Meta){
-		"other tenant":       func(m *Meta) { m.Tenant = "globex" },
-		"other access key":   func(m *Meta) { m.AccessKey = "AK2" },
-		"other batch id":     func(m *Meta) { m.BatchID = "zzz-0" },
-		"unknown key id":     func(m *Meta) { m.KeyID = "k9" },
-		"foreign content":    func(m *Meta) { m.ContentType = "application/json" },
-		"wrong codec header": func(m *Meta) { m.ContentType = CodecSnappy.ContentType() },
-	} {
-		t.Run(name, func(t *testing.T) {
+	cases := []struct {
+		name   string
+		change func(*Meta)
+		cause  error
+	}{
+		{"other tenant", func(m *Meta) { m.Tenant = "globex" }, crypto.ErrDecrypt},
+		{"other access key", func(m *Meta) { m.AccessKey = "AK2" }, crypto.ErrDecrypt},
+		{"other batch id", func(m *Meta) { m.BatchID = "zzz-0" }, crypto.ErrDecrypt},
+		{"unknown key id", func(m *Meta) { m.KeyID = "k9" }, crypto.ErrUnknownKeyID},
+		{"foreign content", func(m *Meta) { m.ContentType = "application/json" }, ErrBadContentType},
+		{"wrong codec header", func(m *Meta) { m.ContentType = CodecSnappy.ContentType() }, ErrCorrupt},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
 			m := meta
-			change(&m)
-			if _, err := Open(kr, m, value); !errors.Is(err, ErrUndeliverable) {
-				t.Fatalf("Open error = %v, want ErrUndeliverable", err)
+			tc.change(&m)
+			_, err := Open(kr, m, value)
+			if !errors.Is(err, ErrUndeliverable) || !errors.Is(err, tc.cause) {
+				t.Fatalf("Open error = %v, want ErrUndeliverable wrapping %v", err, tc.cause)
 			}
 		})
 	}

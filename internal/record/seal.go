@@ -10,8 +10,18 @@ import (
 )
 
 // ErrUndeliverable marks a record that no retry can open: a router sends it
-// to the dead-letter topic with the reason.
+// to the dead-letter topic with the reason. Open's errors also wrap the
+// cause: crypto.ErrUnknownKeyID, crypto.ErrDecrypt, ErrBadContentType or
+// ErrCorrupt.
 var ErrUndeliverable = errors.New("undeliverable record")
+
+var (
+	// ErrBadContentType: the record is not a Ferry batch, or its codec is unknown.
+	ErrBadContentType = errors.New("not a Ferry batch content type")
+	// ErrCorrupt: the value decrypted but does not decompress or decode, or
+	// it names another identity than its headers.
+	ErrCorrupt = errors.New("corrupt batch")
+)
 
 // Sealer turns batches into record values. It is safe for concurrent use.
 type Sealer struct {
@@ -64,22 +74,22 @@ func (s *Sealer) Seal(b *recordv1.StoredBatch) (value []byte, meta Meta, err err
 func Open(keyring *crypto.Keyring, meta Meta, value []byte) (*recordv1.StoredBatch, error) {
 	codec, err := codecOf(meta.ContentType)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUndeliverable, err)
+		return nil, fmt.Errorf("%w: %w: %v", ErrUndeliverable, ErrBadContentType, err)
 	}
 	packed, err := keyring.Open(meta.KeyID, value, crypto.AAD(meta.Tenant, meta.AccessKey, meta.BatchID))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUndeliverable, err)
+		return nil, fmt.Errorf("%w: %w", ErrUndeliverable, err)
 	}
 	plain, err := decompress(codec, packed)
 	if err != nil {
-		return nil, fmt.Errorf("%w: decompress %s: %v", ErrUndeliverable, codec, err)
+		return nil, fmt.Errorf("%w: %w: decompress %s: %v", ErrUndeliverable, ErrCorrupt, codec, err)
 	}
 	var b recordv1.StoredBatch
 	if err := proto.Unmarshal(plain, &b); err != nil {
-		return nil, fmt.Errorf("%w: decode batch: %v", ErrUndeliverable, err)
+		return nil, fmt.Errorf("%w: %w: decode: %v", ErrUndeliverable, ErrCorrupt, err)
 	}
 	if b.Tenant != meta.Tenant || b.AccessKey != meta.AccessKey || b.BatchId != meta.BatchID {
-		return nil, fmt.Errorf("%w: the headers name another tenant, access key or batch than the sealed batch", ErrUndeliverable)
+		return nil, fmt.Errorf("%w: %w: the headers name another tenant, access key or batch than the sealed batch", ErrUndeliverable, ErrCorrupt)
 	}
 	return &b, nil
 }

@@ -6,9 +6,9 @@ package dlq
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/ferrylog/ferry/internal/crypto"
+	"github.com/ferrylog/ferry/internal/record"
 )
 
 // Reason is the value of the ferry.dlq.reason header and of the reason label
@@ -40,29 +40,19 @@ func (e *Error) Unwrap() error { return e.Err }
 // Reject wraps err as undeliverable for reason.
 func Reject(reason Reason, err error) error { return &Error{Reason: reason, Err: err} }
 
-// Classify names the reason of an undeliverable error. Errors from
-// record.Open wrap record.ErrUndeliverable but carry the cause only as text
-// (formatted with %v), so the crypto sentinels are matched by message as a
-// fallback to errors.Is.
+// Classify names the reason of an undeliverable error.
 func Classify(err error) Reason {
 	var e *Error
-	if errors.As(err, &e) {
-		return e.Reason
-	}
-	if err == nil {
-		return ReasonOther
-	}
-	msg := err.Error()
 	switch {
-	case errors.Is(err, crypto.ErrUnknownKeyID) || strings.Contains(msg, crypto.ErrUnknownKeyID.Error()):
+	case errors.As(err, &e):
+		return e.Reason
+	case errors.Is(err, crypto.ErrUnknownKeyID):
 		return ReasonUnknownKeyID
-	case errors.Is(err, crypto.ErrDecrypt) || strings.Contains(msg, crypto.ErrDecrypt.Error()) ||
-		strings.Contains(msg, "sealed value has format version"):
+	case errors.Is(err, crypto.ErrDecrypt):
 		return ReasonDecrypt
-	case strings.Contains(msg, "is not a Ferry batch") || strings.Contains(msg, "is not supported; use"):
+	case errors.Is(err, record.ErrBadContentType):
 		return ReasonBadContentType
-	case strings.Contains(msg, "decompress") || strings.Contains(msg, "decode batch") ||
-		strings.Contains(msg, "headers name another"):
+	case errors.Is(err, record.ErrCorrupt):
 		return ReasonCorrupt
 	}
 	return ReasonOther
