@@ -5,7 +5,7 @@
 // baselines in the same run, so the figures can be read as ratios on a
 // noisy shared machine.
 //
-//	ferry-bench [-quick] [-json file] [-agents 4] [-window 8]
+//	ferry-bench [-quick] [-plugin] [-json file] [-agents 4] [-window 8] [-keep]
 //
 // -quick runs for about a minute and ends with one summary line:
 //
@@ -32,6 +32,7 @@ func main() {
 	jsonOut := flag.String("json", "", "also write the results to this JSON file")
 	agents := flag.Int("agents", 4, "agent streams")
 	window := flag.Int("window", 8, "unacked batches per stream (the plugin's max_batches_in_flight default)")
+	withPlugin := flag.Bool("plugin", false, "also drive the real out_ferry.so through the C test host (builds it; needs gcc)")
 	keep := flag.Bool("keep", false, "keep the run folder (logs, router output) instead of deleting it")
 	flag.Parse()
 	if *agents < 1 || *window < 1 {
@@ -40,13 +41,13 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *quick, *jsonOut, *agents, *window, *keep); err != nil {
+	if err := run(ctx, *quick, *withPlugin, *jsonOut, *agents, *window, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "ferry-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, quick bool, jsonOut string, agents, window int, keep bool) error {
+func run(ctx context.Context, quick, withPlugin bool, jsonOut string, agents, window int, keep bool) error {
 	began := time.Now()
 	dir, err := os.MkdirTemp("", "ferry-bench-")
 	if err != nil {
@@ -57,7 +58,7 @@ func run(ctx context.Context, quick bool, jsonOut string, agents, window int, ke
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	scenarios := plan(quick)
+	scenarios := plan(quick, withPlugin)
 	mach := machine()
 	logf("building binaries (no -race) and starting Kafka, ingester, router")
 	e, err := startEnv(dir, scenarios)
@@ -70,7 +71,7 @@ func run(ctx context.Context, quick bool, jsonOut string, agents, window int, ke
 		return err
 	}
 	r := &runner{
-		env: e, keyring: keyring, max: map[int]float64{}, sarama: map[int]float64{}, pools: map[int][][]byte{},
+		env: e, keyring: keyring, max: map[int]float64{}, sarama: map[int]float64{}, saramaSeal: map[int]float64{}, pools: map[int][][]byte{},
 		st: settings{agents: agents, window: window, maxBatchBytes: 524288, pollInterval: 5 * time.Millisecond, drainLimit: 20 * time.Second},
 	}
 	if quick {

@@ -6,11 +6,20 @@ import "time"
 type kind string
 
 const (
-	kindFerry     kind = "ferry"      // agents → ingester → Kafka → router
-	kindSarama    kind = "sarama"     // baseline (a): bare producer, same records
-	kindPerEvent  kind = "per-event"  // baseline (b): stream per flush, message per event
-	kindFluentBit kind = "fluent-bit" // baseline (c): Fluent Bit's out_kafka
-	kindWarmup    kind = "warm-up"    // run, not reported: JIT and page cache
+	kindFerry  kind = "ferry"  // agents → ingester → Kafka → router
+	kindSarama kind = "sarama" // baseline (a): bare producer, same records
+	// baseline (a'): the same producer sealing each record inline: the Kafka
+	// hop plus compression and encryption, without gRPC and the services.
+	kindSaramaSeal kind = "sarama+seal"
+	kindPerEvent   kind = "per-event"  // baseline (b): stream per flush, message per event
+	kindFluentBit  kind = "fluent-bit" // baseline (c): Fluent Bit's out_kafka
+	kindWarmup     kind = "warm-up"    // run, not reported: JIT and page cache
+	// The ingest hop alone: the router is paused (SIGSTOP) while the load
+	// runs and resumed for the drain, so the ingester and the broker have
+	// the CPU the sarama baseline has. Kept under the consumer group's 20 s
+	// session timeout so the pause causes no rebalance.
+	kindIngestOnly kind = "ingest-only"
+	kindPlugin     kind = "plugin" // the real out_ferry.so through the C test host (-plugin)
 )
 
 // halfMax marks an open-loop rate of half the max measured earlier in the
@@ -28,25 +37,40 @@ type scenario struct {
 // plan lists the scenarios in the order they run. Baselines run right
 // before the Ferry runs they are compared with, so both see the same noise
 // from the machine's other tenants as nearly as one run allows.
-func plan(quick bool) []scenario {
+func plan(quick, withPlugin bool) []scenario {
+	var out []scenario
 	if quick {
-		return []scenario{
+		out = []scenario{
 			{"warm-up", kindWarmup, 256, 0, 3 * time.Second},
-			{"sarama-256", kindSarama, 256, 0, 8 * time.Second},
-			{"max-256", kindFerry, 256, 0, 10 * time.Second},
-			{"half-max-256", kindFerry, 256, halfMax, 8 * time.Second},
-			{"per-event-256", kindPerEvent, 256, 0, 5 * time.Second},
+			{"sarama-256", kindSarama, 256, 0, 6 * time.Second},
+			{"sarama+seal-256", kindSaramaSeal, 256, 0, 5 * time.Second},
+			{"max-256", kindFerry, 256, 0, 8 * time.Second},
+			{"ingest-only-256", kindIngestOnly, 256, 0, 6 * time.Second},
+			{"half-max-256", kindFerry, 256, halfMax, 7 * time.Second},
+			{"per-event-256", kindPerEvent, 256, 0, 4 * time.Second},
 			{"fluent-bit-256", kindFluentBit, 256, 0, 8 * time.Second},
 		}
+	} else {
+		out = full()
 	}
+	if withPlugin {
+		out = append(out, scenario{"plugin-256", kindPlugin, 256, 0, 60 * time.Second})
+	}
+	return out
+}
+
+func full() []scenario {
 	return []scenario{
 		{"warm-up", kindWarmup, 256, 0, 5 * time.Second},
 		{"sarama-256", kindSarama, 256, 0, 15 * time.Second},
+		{"sarama+seal-256", kindSaramaSeal, 256, 0, 10 * time.Second},
 		{"max-256", kindFerry, 256, 0, 20 * time.Second},
+		{"ingest-only-256", kindIngestOnly, 256, 0, 12 * time.Second},
 		{"open-10k-256", kindFerry, 256, 10_000, 15 * time.Second},
 		{"open-50k-256", kindFerry, 256, 50_000, 15 * time.Second},
 		{"half-max-256", kindFerry, 256, halfMax, 15 * time.Second},
 		{"sarama-1k", kindSarama, 1024, 0, 15 * time.Second},
+		{"sarama+seal-1k", kindSaramaSeal, 1024, 0, 10 * time.Second},
 		{"max-1k", kindFerry, 1024, 0, 20 * time.Second},
 		{"open-10k-1k", kindFerry, 1024, 10_000, 15 * time.Second},
 		{"half-max-1k", kindFerry, 1024, halfMax, 15 * time.Second},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ferrylog/ferry/bench/internal/baseline"
 	"github.com/ferrylog/ferry/bench/internal/load"
+	"github.com/ferrylog/ferry/bench/internal/pluginhost"
 	"github.com/ferrylog/ferry/bench/internal/report"
 	"github.com/ferrylog/ferry/bench/internal/tail"
 	"github.com/ferrylog/ferry/internal/crypto"
@@ -38,6 +39,9 @@ type runner struct {
 	keyring *crypto.Keyring
 	max     map[int]float64 // max accepted events/s by event size
 	sarama  map[int]float64 // sarama baseline events/s by event size
+	// saramaSeal is the sarama+seal baseline events/s by event size.
+	saramaSeal map[int]float64
+	plugin     *pluginhost.Tools
 }
 
 func (r *runner) run(ctx context.Context, s scenario) report.Row {
@@ -55,7 +59,7 @@ func (r *runner) run(ctx context.Context, s scenario) report.Row {
 		Rate: row.Offered, Duration: s.duration, AckTimeout: 30 * time.Second,
 	}
 	var follow *tail.Follower
-	if s.kind == kindFerry || s.kind == kindPerEvent || s.kind == kindWarmup {
+	if s.kind != kindSarama && s.kind != kindSaramaSeal && s.kind != kindFluentBit {
 		follow = tail.Follow(filepath.Join(r.env.outDir, accessKey(s)+".log"), r.st.pollInterval)
 	}
 	cost := startCosts(r.env.pids())
@@ -63,16 +67,27 @@ func (r *runner) run(ctx context.Context, s scenario) report.Row {
 	switch s.kind {
 	case kindFerry, kindWarmup:
 		res = load.Run(ctx, spec)
+	case kindIngestOnly:
+		res = r.withRouterPaused(func() *load.Result { return load.Run(ctx, spec) })
+	case kindPlugin:
+		var err error
+		if res, err = r.runPlugin(ctx, s, spec); err != nil {
+			row.Skipped = err.Error()
+			follow.Stop()
+			return row
+		}
+		row.BatchEvents = pluginChunkEvents
 	case kindPerEvent:
 		spec.BatchEvents = 100 // one flush: a stream of 100 one-event messages
 		row.BatchEvents = 1
 		res = load.RunPerEvent(ctx, spec)
-	case kindSarama:
+	case kindSarama, kindSaramaSeal:
 		brokers, _ := kafkaconf.ParseBrokers(r.env.brokers)
 		var err error
 		res, err = baseline.RunSarama(ctx, baseline.SaramaSpec{
 			Brokers: brokers, Topic: r.env.cluster.Topic + ".sarama", Partitions: 3, Keyring: r.keyring,
 			Agents: r.st.agents, Window: r.st.window, BatchEvents: row.BatchEvents, Pool: r.pools[s.size], Duration: s.duration,
+			SealInline: s.kind == kindSaramaSeal,
 		})
 		if err != nil {
 			row.Errors = append(row.Errors, err.Error())
@@ -96,8 +111,12 @@ func (r *runner) run(ctx context.Context, s scenario) report.Row {
 		if last := follow.LastLine(); !last.IsZero() {
 			row.DeliveredEPS = float64(row.DeliveredEvts) / last.Sub(res.Start).Seconds()
 		}
-		row.E2EP50 = report.Ms(follow.Latency.Quantile(0.5))
-		row.E2EP99 = report.Ms(follow.Latency.Quantile(0.99))
+		if s.kind != kindPlugin && s.kind != kindIngestOnly {
+			// Plugin chunks carry the time they were made, and paused-router
+			// runs measure the pause: neither is a latency.
+			row.E2EP50 = report.Ms(follow.Latency.Quantile(0.5))
+			row.E2EP99 = report.Ms(follow.Latency.Quantile(0.99))
+		}
 	}
 	row.Procs = cost.stop()
 	fill(&row, res)
@@ -106,6 +125,12 @@ func (r *runner) run(ctx context.Context, s scenario) report.Row {
 	}
 	if s.kind == kindFerry && s.rate == 0 {
 		r.max[s.size] = row.AcceptedEPS
+	}
+	if s.kind == kindSaramaSeal {
+		r.saramaSeal[s.size] = row.AcceptedEPS
+	}
+	if b := r.saramaSeal[s.size]; b > 0 && s.kind != kindSarama && s.kind != kindSaramaSeal {
+		row.RatioVsSaramaSeal = row.AcceptedEPS / b
 	}
 	if b := r.sarama[s.size]; b > 0 && s.kind != kindSarama {
 		row.RatioVsSarama = row.AcceptedEPS / b

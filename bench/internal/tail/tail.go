@@ -8,7 +8,6 @@ package tail
 import (
 	"bytes"
 	"errors"
-	"io"
 	"io/fs"
 	"os"
 	"sync/atomic"
@@ -81,14 +80,15 @@ func (f *Follower) run() {
 			}
 		}
 		if file != nil {
+			// Lines are consumed after every read so a backlog (a router
+			// catching up writes hundreds of MB at once) never sits in memory.
 			for {
 				n, err := file.Read(chunk)
-				buf = append(buf, chunk[:n]...)
-				if n == 0 || err == io.EOF || err != nil {
+				buf = f.consume(append(buf, chunk[:n]...), time.Now())
+				if n == 0 || err != nil {
 					break
 				}
 			}
-			buf = f.consume(buf, time.Now())
 		}
 		select {
 		case <-f.stop:

@@ -1,0 +1,124 @@
+// Package pluginhost drives the real Fluent Bit plugin (out_ferry.so)
+// through the project's C test host, which loads it as Fluent Bit does and
+// calls flush with msgpack chunks from coroutine-sized stacks on worker
+// threads. It measures the plugin's share of the path (msgpack decode,
+// batch split, gRPC) that the Go load generator skips.
+package pluginhost
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ferrylog/ferry/bench/internal/load"
+)
+
+// Tools are the built plugin, test host and chunk maker.
+type Tools struct{ Plugin, Host, MkChunk string }
+
+// Build compiles out_ferry.so, the test host and mkchunk into dir.
+func Build(repoRoot, dir string) (Tools, error) {
+	t := Tools{Plugin: filepath.Join(dir, "out_ferry.so"), Host: filepath.Join(dir, "testhost"), MkChunk: filepath.Join(dir, "mkchunk")}
+	pluginDir := filepath.Join(repoRoot, "plugin")
+	steps := [][]string{
+		{"go", "build", "-buildmode=c-shared", "-o", t.Plugin, "."},
+		{"go", "build", "-o", t.MkChunk, "./cmd/mkchunk"},
+		{"gcc", "-O2", "-Wall", "-o", t.Host, "testhost/testhost.c", "-ldl", "-lpthread"},
+	}
+	for _, s := range steps {
+		cmd := exec.Command(s[0], s[1:]...)
+		cmd.Dir = pluginDir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return Tools{}, fmt.Errorf("%s: %v\n%s", strings.Join(s, " "), err, out)
+		}
+	}
+	return t, nil
+}
+
+// Spec is one test-host run.
+type Spec struct {
+	Addr, AccessKey, Token string
+	Instances              int // plugin instances (streams)
+	Workers                int // flush threads, as Fluent Bit's workers
+	ChunkEvents            int
+	Flushes                int // at most 1024 (the test host's limit)
+	Pool                   [][]byte
+	Dir                    string
+	Timeout                time.Duration
+}
+
+// Run writes 8 distinct chunk files, queues Flushes flushes round robin
+// over the instances, and counts the flushes answered 1 (ok: every batch of
+// the chunk acked after Kafka stored it). Elapsed covers the whole test
+// host run, Init and connects included, so the rate is slightly low.
+func Run(ctx context.Context, t Tools, s Spec) (*load.Result, error) {
+	tokenFile := filepath.Join(s.Dir, "plugin-token")
+	if err := os.WriteFile(tokenFile, []byte(s.Token), 0o600); err != nil {
+		return nil, err
+	}
+	var chunks []string
+	next := 0
+	for i := range 8 {
+		var lines bytes.Buffer
+		for range s.ChunkEvents {
+			lines.Write(s.Pool[next])
+			lines.WriteByte('\n')
+			next = (next + 1) % len(s.Pool)
+		}
+		path := filepath.Join(s.Dir, fmt.Sprintf("chunk-%d.mp", i))
+		cmd := exec.Command(t.MkChunk, "-o", path)
+		cmd.Stdin = &lines
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("mkchunk: %v: %s", err, out)
+		}
+		chunks = append(chunks, path)
+	}
+	args := []string{"-e", t.Plugin, "-w", fmt.Sprint(s.Workers), "-t", "bench.plugin"}
+	for i := range s.Instances {
+		if i > 0 {
+			args = append(args, "-i")
+		}
+		args = append(args, "-p", "Ingester="+s.Addr, "-p", "Access_Key="+s.AccessKey, "-p", "Access_Token_File="+tokenFile,
+			"-p", "Insecure=true", "-p", fmt.Sprintf("Agent_ID=bench-plugin-%d", i))
+	}
+	for f := range min(s.Flushes, 1024) {
+		args = append(args, "-f", fmt.Sprintf("%d:%s", f%s.Instances, chunks[f%len(chunks)]))
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	res := load.NewResult()
+	cmd := exec.CommandContext(ctx, t.Host, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	end := time.Now()
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "flush ") {
+			continue
+		}
+		if strings.HasSuffix(line, " rc=1") {
+			res.OKEvents.Add(int64(s.ChunkEvents))
+			res.OKBatches.Add(1)
+			res.OKBytes.Add(int64(s.ChunkEvents * len(s.Pool[0])))
+		} else {
+			res.RetryBatches.Add(1)
+		}
+	}
+	res.Acked(end)
+	if err != nil {
+		tail := stderr.String()
+		if len(tail) > 400 {
+			tail = tail[len(tail)-400:]
+		}
+		res.Fail(fmt.Errorf("testhost: %v: %s", err, tail))
+	}
+	return res, nil
+}
