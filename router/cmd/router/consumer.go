@@ -17,6 +17,7 @@ import (
 	"github.com/ferrylog/ferry/internal/crypto"
 	"github.com/ferrylog/ferry/internal/kafkaconf"
 	"github.com/ferrylog/ferry/router/internal/consume"
+	"github.com/ferrylog/ferry/router/internal/dedup"
 	"github.com/ferrylog/ferry/router/internal/destination"
 	"github.com/ferrylog/ferry/router/internal/destination/file"
 	"github.com/ferrylog/ferry/router/internal/destination/stdout"
@@ -41,6 +42,8 @@ type consumerFlags struct {
 	initialOffset, httpListen string
 	logLevel, logFormat       string
 	shutdownGrace             time.Duration
+	dedupWindow               time.Duration
+	dedupMaxIDs               int
 }
 
 func newConsumerFlagSet(f *consumerFlags) *flag.FlagSet {
@@ -59,6 +62,8 @@ func newConsumerFlagSet(f *consumerFlags) *flag.FlagSet {
 	fs.StringVar(&f.httpListen, "http-listen", "127.0.0.1:7402", "`address` of /metrics, /healthz and /readyz")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
+	fs.DurationVar(&f.dedupWindow, "dedup-window", dedup.DefaultWindow, "file destination: how long a written batch id is remembered to drop its duplicates; a duplicate arriving later is written again")
+	fs.IntVar(&f.dedupMaxIDs, "dedup-max-ids", dedup.DefaultMaxIDs, "file destination: most batch ids remembered (about 70 bytes of memory each); the oldest are forgotten first")
 	fs.DurationVar(&f.shutdownGrace, "shutdown-grace", 30*time.Second, "on SIGTERM/SIGINT, time to finish the group being written before a hard stop")
 	return fs
 }
@@ -95,6 +100,10 @@ func (f *consumerFlags) validate() error {
 		return fmt.Errorf("--shutdown-grace %s must be positive", f.shutdownGrace)
 	case f.config != "" && f.configReload <= 0:
 		return fmt.Errorf("--config-reload %s must be positive", f.configReload)
+	case f.dedupWindow <= 0:
+		return fmt.Errorf("--dedup-window %s must be positive", f.dedupWindow)
+	case f.dedupMaxIDs <= 0:
+		return fmt.Errorf("--dedup-max-ids %d must be positive", f.dedupMaxIDs)
 	case f.httpListen == "":
 		return errors.New("--http-listen is empty; give host:port")
 	}
@@ -174,7 +183,7 @@ func serveConsumer(f *consumerFlags, logger *slog.Logger, stdoutW io.Writer) err
 	}
 	var dests destination.Multi
 	if f.fileDir != "" {
-		d, err := file.New(file.Config{Dir: f.fileDir})
+		d, err := file.New(file.Config{Dir: f.fileDir, DedupWindow: f.dedupWindow, DedupMaxIDs: f.dedupMaxIDs, Logger: logger.With("destination", cfg.Destination)})
 		if err != nil {
 			return err
 		}

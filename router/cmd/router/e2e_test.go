@@ -143,7 +143,7 @@ func TestBinaryConsumesAndStopsOnSIGTERM(t *testing.T) {
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		data, _ := os.ReadFile(file)
 		if bytes.Count(data, []byte("\n")) >= 10 {
-			if !strings.HasPrefix(string(data), `{"time":"1970-01-01T00:00:00.000000000Z","tag":"e2e","agent_id":"host-1","record":{"i":0},"metadata":{"m":1}}`+"\n") {
+			if !strings.HasPrefix(string(data), `{"time":"1970-01-01T00:00:00.000000000Z","tag":"e2e","agent_id":"host-1","batch_id":"host-1-1-0","record":{"i":0},"metadata":{"m":1}}`+"\n") {
 				t.Fatalf("first line: %q", strings.SplitN(string(data), "\n", 2)[0])
 			}
 			break

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +32,9 @@ type Consumer struct {
 	log     *slog.Logger
 	metrics *metrics
 	ready   atomic.Bool
+	// writeMu makes the dedup check and the write of a group one step
+	// across the partitions' goroutines.
+	writeMu sync.Mutex
 }
 
 // New checks cfg. It does not connect: Run does, and keeps retrying.

@@ -85,7 +85,6 @@ func (h *handler) process(sess sarama.ConsumerGroupSession, group []*sarama.Cons
 	writeCtx := context.WithoutCancel(retryCtx)
 
 	var batches []*destination.Batch
-	events := 0
 	for _, msg := range group {
 		d := c.decode(msg)
 		switch {
@@ -103,18 +102,26 @@ func (h *handler) process(sess sarama.ConsumerGroupSession, group []*sarama.Cons
 			c.metrics.skipped.WithLabelValues(d.skip).Inc()
 		default:
 			batches = append(batches, d.batch)
-			events += d.batch.EventCount()
 		}
 	}
 
-	// Seam for per-destination deduplication by batch id: drop here the
-	// batches whose ID() the destination already wrote, and record the IDs
-	// once Write returned, in state that survives a restart.
 	if len(batches) > 0 {
 		var written int64
+		var kept, dups []*destination.Batch
 		err := c.retry(retryCtx, "destination write", func(error) { c.metrics.writeErrors.Inc() }, func() error {
+			// Check and write under one lock: two partitions carrying the
+			// same batch id (a retry produced after a repartition) must not
+			// both pass the check. The destination serializes its writes
+			// anyway, so this costs no parallelism.
+			c.writeMu.Lock()
+			defer c.writeMu.Unlock()
+			kept, dups = c.dropWritten(batches)
+			if len(kept) == 0 {
+				written = 0
+				return nil
+			}
 			start := time.Now()
-			n, err := c.dest.Write(writeCtx, batches)
+			n, err := c.dest.Write(writeCtx, kept)
 			c.metrics.writeSeconds.Observe(time.Since(start).Seconds())
 			written = n
 			return err
@@ -122,10 +129,15 @@ func (h *handler) process(sess sarama.ConsumerGroupSession, group []*sarama.Cons
 		if err != nil {
 			return err
 		}
+		// Duplicates are marked with the group: their first copy is durable.
+		c.countDropped(dups)
+		events := 0
+		for _, b := range kept {
+			events += b.EventCount()
+		}
 		c.metrics.eventsWritten.Add(float64(events))
 		c.metrics.bytesWritten.Add(float64(written))
 	}
-
 	// Offsets within a claim only move forward, so marking the last record
 	// marks the whole group.
 	sess.MarkMessage(group[len(group)-1], "")

@@ -15,9 +15,12 @@ type metrics struct {
 	deadLettered    *prometheus.CounterVec
 	deadLetterError prometheus.Counter
 	writeErrors     prometheus.Counter
-	writeSeconds    prometheus.Histogram
-	lag             *prometheus.GaugeVec
-	ready           prometheus.Gauge
+	// duplicatesDropped counts batches not written because their id was
+	// already written (or repeated within the group).
+	duplicatesDropped prometheus.Counter
+	writeSeconds      prometheus.Histogram
+	lag               *prometheus.GaugeVec
+	ready             prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer, destination string) *metrics {
@@ -37,6 +40,8 @@ func newMetrics(reg prometheus.Registerer, destination string) *metrics {
 			Name: "ferry_router_dead_letter_errors_total", Help: "Failed attempts to write to the dead-letter topic (retried)."}),
 		writeErrors: f.NewCounter(prometheus.CounterOpts{
 			Name: "ferry_router_write_errors_total", Help: "Failed destination writes (retried with backoff, not marked)."}),
+		duplicatesDropped: f.NewCounter(prometheus.CounterOpts{
+			Name: "ferry_router_duplicates_dropped_total", Help: "Batches dropped because the destination already wrote their batch id (marked, not written)."}),
 		writeSeconds: f.NewHistogram(prometheus.HistogramOpts{
 			Name: "ferry_router_write_seconds", Help: "Duration of destination writes of one group, including fsync.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),

@@ -13,7 +13,9 @@ import (
 const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
 // LineFields are the per-batch fields of an event line, rendered once per
-// batch: `,"tag":"...","agent_id":"..."` and optional extra identity.
+// batch: `,"tag":"...","agent_id":"...","batch_id":"..."` and optional extra
+// identity. The batch id lets a reader of the files find every line of a
+// batch, and drop repeats of its own beyond the router's dedup window.
 func LineFields(b *Batch, withIdentity bool) []byte {
 	var tag, agent string
 	if b.Stored != nil {
@@ -22,13 +24,13 @@ func LineFields(b *Batch, withIdentity bool) []byte {
 	if agent == "" {
 		agent = b.Meta.AgentID
 	}
-	out := make([]byte, 0, 64+len(tag)+len(agent))
+	out := make([]byte, 0, 80+len(tag)+len(agent)+len(b.Meta.BatchID))
 	out = appendField(out, "tag", tag)
 	out = appendField(out, "agent_id", agent)
+	out = appendField(out, "batch_id", b.Meta.BatchID)
 	if withIdentity {
 		out = appendField(out, "tenant", b.Meta.Tenant)
 		out = appendField(out, "access_key", b.Meta.AccessKey)
-		out = appendField(out, "batch_id", b.Meta.BatchID)
 	}
 	return out
 }
@@ -43,7 +45,7 @@ func appendField(dst []byte, name, value string) []byte {
 
 // AppendLine appends one event as a JSON line:
 //
-//	{"time":"...","tag":"...","agent_id":"...","record":<body>,"metadata":<metadata>}
+//	{"time":"...","tag":"...","agent_id":"...","batch_id":"...","record":<body>,"metadata":<metadata>}
 //
 // The body and metadata are copied verbatim; they were checked to be JSON
 // (CheckEvent). JSON may hold insignificant newlines, which would split the

@@ -4,7 +4,11 @@ package file
 
 import (
 	"errors"
+	"log/slog"
 	"os"
+	"time"
+
+	"github.com/ferrylog/ferry/router/internal/dedup"
 )
 
 // Config of the file destination.
@@ -14,6 +18,15 @@ type Config struct {
 	// FileMode is the permission of new files; logs may be sensitive, so the
 	// default keeps them from other users.
 	FileMode os.FileMode
+	// DedupWindow is how long a written batch id is remembered (default
+	// 24h); a duplicate arriving later is written again.
+	DedupWindow time.Duration
+	// DedupMaxIDs bounds the remembered ids (default 2,000,000), oldest
+	// evicted first.
+	DedupMaxIDs int
+	Logger      *slog.Logger
+	// Now is time.Now; tests move the clock.
+	Now func() time.Time
 }
 
 // Validate checks the configuration once, before the destination opens.
@@ -21,7 +34,18 @@ func (c *Config) Validate() error {
 	if c.Dir == "" {
 		return errors.New("the file destination needs a directory (--file-dir)")
 	}
-	return nil
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	opt := c.dedupOptions()
+	return opt.Validate()
+}
+
+func (c *Config) dedupOptions() dedup.Options {
+	return dedup.Options{Window: c.DedupWindow, MaxIDs: c.DedupMaxIDs, Logger: c.Logger, Now: c.Now}
 }
 
 func (c *Config) fileMode() os.FileMode {

@@ -24,7 +24,7 @@ func TestPrintDecryptedEvents(t *testing.T) {
 	if _, err := New(&out, true).Write(context.Background(), []*destination.Batch{sample()}); err != nil {
 		t.Fatal(err)
 	}
-	want := `{"time":"1970-01-01T00:00:00.000000005Z","tag":"app","agent_id":"h1","tenant":"acme","access_key":"AK-1","batch_id":"h1-1-7","record":{"m":1}}` + "\n"
+	want := `{"time":"1970-01-01T00:00:00.000000005Z","tag":"app","agent_id":"h1","batch_id":"h1-1-7","tenant":"acme","access_key":"AK-1","record":{"m":1}}` + "\n"
 	if out.String() != want {
 		t.Fatalf("printed %q\nwant    %q", out.String(), want)
 	}
