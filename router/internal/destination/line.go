@@ -65,7 +65,7 @@ func AppendLine(dst, fields []byte, ev *ingestv1.Event) []byte {
 }
 
 func appendJSON(dst, v []byte) []byte {
-	if bytes.IndexAny(v, "\r\n") < 0 {
+	if !bytes.ContainsAny(v, "\r\n") {
 		return append(dst, v...)
 	}
 	var buf bytes.Buffer
