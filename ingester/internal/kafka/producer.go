@@ -17,7 +17,7 @@ import (
 )
 
 // ErrNotReady means the producer is not connected to Kafka yet (or any more).
-var ErrNotReady = errors.New("Kafka is not reachable from the ingester yet")
+var ErrNotReady = errors.New("the ingester cannot reach Kafka yet")
 
 // Options configure the producer.
 type Options struct {

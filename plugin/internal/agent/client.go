@@ -114,7 +114,7 @@ func New(opts Options) (*Client, error) {
 	}, opts.DialOptions...)
 	conn, err := grpc.NewClient(cfg.Ingester, dial...)
 	if err != nil {
-		return nil, fmt.Errorf("Ingester=%q: %w", cfg.Ingester, err)
+		return nil, fmt.Errorf("the Ingester address %q is not usable: %w", cfg.Ingester, err)
 	}
 
 	c := &Client{

@@ -214,6 +214,7 @@ func TestSecretNeverFormats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	//lint:ignore S1025 the %s verb is the formatting under test: it must not reveal the secret
 	for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), fmt.Sprintf("%s", cfg.AccessToken)} {
 		if strings.Contains(s, testToken) {
 			t.Fatalf("formatted config reveals the token: %s", s)

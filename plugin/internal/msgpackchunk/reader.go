@@ -19,13 +19,6 @@ type reader struct {
 
 func (r *reader) remaining() int { return len(r.buf) - r.off }
 
-func (r *reader) peek() (byte, error) {
-	if r.off >= len(r.buf) {
-		return 0, errTruncated
-	}
-	return r.buf[r.off], nil
-}
-
 func (r *reader) readByte() (byte, error) {
 	if r.off >= len(r.buf) {
 		return 0, errTruncated
