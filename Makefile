@@ -2,7 +2,7 @@
 # no Go files yet is reported and skipped, never counted as passed.
 #
 #   make build           go build ./... in every module, then bin/ingester, bin/router,
-#                        bin/out_ferry.so (make plugin) and bin/ferry-testhost (make testhost)
+#                        bin/out_ferry.so (make plugin), bin/ferry-testhost and bin/mkchunk (make testhost)
 #   make test            the one test command: check-generate, lint, check-compose, kafka-up,
 #                        then go test -race -count=1 ./... in every module against the real broker
 #   make test-unit       the same go tests with no broker (FERRY_KAFKA_BROKERS unset)
@@ -81,13 +81,14 @@ plugin:
 	echo "--- bin/out_ferry.so"
 	cd plugin && go build -buildmode=c-shared -o $(BIN)/out_ferry.so .
 
+# The C test host that loads out_ferry.so as Fluent Bit does, and mkchunk, which turns JSON
+# lines into Fluent Bit msgpack chunks for it to replay.
 testhost:
-	@if ! ls plugin/testhost/*.c >/dev/null 2>&1; then
-	  echo "--- plugin/testhost: no C sources yet, skipped"; exit 0
-	fi
-	mkdir -p $(BIN)
+	@mkdir -p $(BIN)
 	echo "--- bin/ferry-testhost"
-	gcc -O2 -Wall -o $(BIN)/ferry-testhost plugin/testhost/*.c -ldl -lpthread
+	gcc -O2 -Wall -o $(BIN)/ferry-testhost plugin/testhost/testhost.c -ldl -lpthread
+	echo "--- bin/mkchunk"
+	(cd plugin && go build -o $(BIN)/mkchunk ./cmd/mkchunk)
 
 ## test ----------------------------------------------------------------------------------------
 

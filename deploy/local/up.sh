@@ -140,14 +140,19 @@ if command -v fluent-bit >/dev/null; then
 CONF
   start agent "fluent-bit" fluent-bit -e "$repo/bin/out_ferry.so" -c "$run/fluent-bit.conf"
 else
-  # TODO(plugin): run the C test host when fluent-bit is not installed. Its command line is being
-  # written by the plugin engineer; once it exists this becomes something like
-  #   start agent "ferry-testhost" bin/ferry-testhost --plugin bin/out_ferry.so \
-  #     --set Ingester=$ingest_listen --set Access_Key=$access_key \
-  #     --set Access_Token_File=$token_file --set TLS_CA_File=$certs/ca.pem \
-  #     --set TLS_Server_Name=localhost --replay <sample chunks> --loop
-  say "fluent-bit is not installed and the test-host agent is not wired up yet (TODO in deploy/local/up.sh);"
-  say "the ingester and router are running without an agent. Token for a hand-run agent: $token_file"
+  # No Fluent Bit here: the C test host loads the same out_ferry.so as Fluent Bit would and
+  # replays sample logs through it, so events still travel the whole chain.
+  for f in bin/out_ferry.so bin/ferry-testhost bin/mkchunk; do
+    [ -x "$f" ] || [ -f "$f" ] || die "$f is missing; run \`make up\` (it builds first)"
+  done
+  bin/mkchunk -o "$run/sample.mp" <"$here/sample-logs.jsonl"
+  say "fluent-bit is not installed: replaying deploy/local/sample-logs.jsonl through the plugin in the test host"
+  bin/ferry-testhost -e bin/out_ferry.so -w 2 -r 30 -d 1000 -t sample.app \
+    -p "Ingester=$ingest_listen" -p "Access_Key=$access_key" -p "Access_Token_File=$token_file" \
+    -p "TLS_CA_File=$certs/ca.pem" -p "TLS_Server_Name=localhost" \
+    -f "$run/sample.mp" >"$run/agent.log" 2>&1 || die "the test-host agent failed; see run/agent.log"
+  grep -q "rc=1$" "$run/agent.log" || die "the sample chunk was not accepted; see run/agent.log"
+  say "sample chunk delivered (flush rc=1: Kafka has it); the router writes it to run/out/$access_key.log"
 fi
 
 cat >&2 <<MSG
