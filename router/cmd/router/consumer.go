@@ -63,7 +63,7 @@ func newConsumerFlagSet(f *consumerFlags) *flag.FlagSet {
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	fs.DurationVar(&f.dedupWindow, "dedup-window", dedup.DefaultWindow, "file destination: how long a written batch id is remembered to drop its duplicates; a duplicate arriving later is written again")
-	fs.IntVar(&f.dedupMaxIDs, "dedup-max-ids", dedup.DefaultMaxIDs, "file destination: most batch ids remembered (about 70 bytes of memory each); the oldest are forgotten first")
+	fs.IntVar(&f.dedupMaxIDs, "dedup-max-ids", dedup.DefaultMaxIDs, "file destination: most batch ids remembered (about 80 bytes of memory each); the oldest are forgotten first")
 	fs.DurationVar(&f.shutdownGrace, "shutdown-grace", 30*time.Second, "on SIGTERM/SIGINT, time to finish the group being written before a hard stop")
 	return fs
 }

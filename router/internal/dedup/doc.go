@@ -7,7 +7,7 @@
 //
 // Two parts:
 //
-//   - Set: the ids in memory, as 128-bit hashes (about 70 bytes per id), kept
+//   - Set: the ids in memory, as 128-bit hashes (about 80 bytes per id), kept
 //     for a retention window and up to a maximum count, oldest evicted first.
 //     A duplicate that arrives after its id was evicted is written again: the
 //     window bounds memory, not correctness of what is inside it.

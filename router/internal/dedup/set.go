@@ -9,7 +9,7 @@ import (
 // evicting the oldest first. It stores a 128-bit hash of each id, not the id:
 // two random-seeded 64-bit hashes make a false "already written" (a batch
 // silently dropped) about as likely as 2^-128 per pair of ids, and keep a
-// full set of two million ids near 140 MB instead of several hundred.
+// full set of two million ids near 160 MB instead of several hundred.
 //
 // Set is not safe for concurrent use; Index serializes access.
 type Set struct {
