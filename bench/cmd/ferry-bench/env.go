@@ -92,7 +92,11 @@ func (e *env) pids() map[string]int {
 }
 
 func (e *env) close() {
-	if e.cluster != nil {
-		e.cluster.Close()
+	if e.cluster == nil {
+		return
+	}
+	e.cluster.Close()
+	if err := deleteTopics(e.brokers, e.cluster.Topic); err != nil {
+		fmt.Fprintln(os.Stderr, "ferry-bench: cleanup:", err)
 	}
 }

@@ -25,8 +25,9 @@ func (r *runner) withRouterPaused(f func() *load.Result) *load.Result {
 }
 
 // pluginChunkEvents is the records of one test-host flush: a Fluent Bit
-// chunk of about 280 KB of msgpack for 256-byte events.
-const pluginChunkEvents = 1000
+// chunk of about 560 KB of msgpack for 256-byte events, which the plugin
+// splits into two batches under max_batch_bytes.
+const pluginChunkEvents = 2000
 
 // runPlugin builds the plugin and test host on first use and runs as many
 // flushes as the scenario's duration should need at the max rate measured
@@ -39,10 +40,10 @@ func (r *runner) runPlugin(ctx context.Context, s scenario, spec load.Spec) (*lo
 		}
 		r.plugin = &tools
 	}
-	flushes := 1024
+	flushes := 300
 	if m := r.max[s.size]; m > 0 {
-		// About 10 s of work at the max rate seen: bounded, not a soak.
-		flushes = min(1024, max(50, int(m*10/pluginChunkEvents)))
+		// About 8 s of work at the max rate seen: bounded, not a soak.
+		flushes = min(600, max(50, int(m*8/pluginChunkEvents)))
 	}
 	return pluginhost.Run(ctx, *r.plugin, pluginhost.Spec{
 		Addr: spec.Addr, AccessKey: spec.AccessKey, Token: spec.Token,

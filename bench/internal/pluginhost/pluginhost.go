@@ -9,11 +9,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ferrylog/ferry/bench/internal/load"
@@ -53,8 +55,10 @@ type Spec struct {
 	Timeout                time.Duration
 }
 
-// Run writes 8 distinct chunk files, queues Flushes flushes round robin
-// over the instances, and counts the flushes answered 1 (ok: every batch of
+// Run writes one distinct chunk file per flush (the plugin derives batch
+// ids from chunk contents, so a repeated chunk is a Fluent Bit retry that a
+// deduplicating destination drops), queues them round robin over the
+// instances, and counts the flushes answered 1 (ok: every batch of
 // the chunk acked after Kafka stored it). Elapsed covers the whole test
 // host run, Init and connects included, so the rate is slightly low.
 func Run(ctx context.Context, t Tools, s Spec) (*load.Result, error) {
@@ -62,22 +66,9 @@ func Run(ctx context.Context, t Tools, s Spec) (*load.Result, error) {
 	if err := os.WriteFile(tokenFile, []byte(s.Token), 0o600); err != nil {
 		return nil, err
 	}
-	var chunks []string
-	next := 0
-	for i := range 8 {
-		var lines bytes.Buffer
-		for range s.ChunkEvents {
-			lines.Write(s.Pool[next])
-			lines.WriteByte('\n')
-			next = (next + 1) % len(s.Pool)
-		}
-		path := filepath.Join(s.Dir, fmt.Sprintf("chunk-%d.mp", i))
-		cmd := exec.Command(t.MkChunk, "-o", path)
-		cmd.Stdin = &lines
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("mkchunk: %v: %s", err, out)
-		}
-		chunks = append(chunks, path)
+	chunks, err := makeChunks(t, s)
+	if err != nil {
+		return nil, err
 	}
 	args := []string{"-e", t.Plugin, "-w", fmt.Sprint(s.Workers), "-t", "bench.plugin"}
 	for i := range s.Instances {
@@ -88,7 +79,7 @@ func Run(ctx context.Context, t Tools, s Spec) (*load.Result, error) {
 			"-p", "Insecure=true", "-p", fmt.Sprintf("Agent_ID=bench-plugin-%d", i))
 	}
 	for f := range min(s.Flushes, 1024) {
-		args = append(args, "-f", fmt.Sprintf("%d:%s", f%s.Instances, chunks[f%len(chunks)]))
+		args = append(args, "-f", fmt.Sprintf("%d:%s", f%s.Instances, chunks[f]))
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
@@ -121,4 +112,35 @@ func Run(ctx context.Context, t Tools, s Spec) (*load.Result, error) {
 		res.Fail(fmt.Errorf("testhost: %v: %s", err, tail))
 	}
 	return res, nil
+}
+
+// makeChunks runs mkchunk once per flush, a few at a time; each chunk
+// holds the next ChunkEvents events of the pool and mkchunk's own time, so
+// no two chunks are equal.
+func makeChunks(t Tools, s Spec) ([]string, error) {
+	n := min(s.Flushes, 1024)
+	chunks := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for i := range n {
+		var lines bytes.Buffer
+		for j := range s.ChunkEvents {
+			lines.Write(s.Pool[(i*s.ChunkEvents+j)%len(s.Pool)])
+			lines.WriteByte('\n')
+		}
+		chunks[i] = filepath.Join(s.Dir, fmt.Sprintf("chunk-%d.mp", i))
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			cmd := exec.Command(t.MkChunk, "-o", chunks[i])
+			cmd.Stdin = &lines
+			if out, err := cmd.CombinedOutput(); err != nil {
+				errs[i] = fmt.Errorf("mkchunk: %v: %s", err, out)
+			}
+		}()
+	}
+	wg.Wait()
+	return chunks, errors.Join(errs...)
 }

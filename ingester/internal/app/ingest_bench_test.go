@@ -14,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/ferrylog/ferry/internal/crypto"
+	"github.com/ferrylog/ferry/internal/kafkaconf"
 	"github.com/ferrylog/ferry/internal/record"
 	"github.com/ferrylog/ferry/internal/token"
 	ingestv1 "github.com/ferrylog/ferry/proto/ferry/ingest/v1"
@@ -63,7 +65,15 @@ func benchIngest(b *testing.B, brokers string, codec record.Codec) {
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan error, 1)
 	go func() { exited <- RunAPI(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard) }()
-	defer func() { cancel(); <-exited }()
+	defer func() {
+		cancel()
+		<-exited
+		// The run writes hundreds of MB to the shared broker: drop them.
+		if admin, err := sarama.NewClusterAdmin(cfg.Brokers, kafkaconf.Producer("ferry-bench-cleanup")); err == nil {
+			admin.DeleteTopic(cfg.Topic)
+			admin.Close()
+		}
+	}()
 	ti := &testIngester{cfg: cfg}
 	waitReadyB(b, ti)
 
