@@ -100,6 +100,15 @@ func Open(path string, opt Options) (*Index, error) {
 		lock.Close()
 		return nil, err
 	}
+	// Without this line, a process that crashed before its first append
+	// would leave the previous clean close as the last line, and its
+	// unconfirmed writes would look like someone else's at the next start.
+	opened := []Entry{{Kind: kindOpened, Time: opt.Now()}}
+	if err := x.append(opened); err != nil {
+		x.f.Close()
+		lock.Close()
+		return nil, err
+	}
 	return x, nil
 }
 
@@ -133,7 +142,7 @@ func (x *Index) load() error {
 			return fmt.Errorf("fsync the dedup index: %w", err)
 		}
 	}
-	if x.lines > x.set.Len()+len(x.ends)+1 || st.bad > 0 {
+	if x.lines > x.set.Len()+len(x.ends)+2 || st.bad > 0 { // +2: the last open and close lines
 		x.compact()
 	}
 	x.opt.Logger.Info("dedup index loaded", "path", x.path, "ids", x.set.Len(), "files", len(x.ends),
@@ -165,8 +174,8 @@ func (x *Index) create() error {
 // Created reports whether Open found no index and made a new one.
 func (x *Index) Created() bool { return x.created }
 
-// ClosedCleanly reports whether the index ended with a clean close: no
-// group was in flight when the previous process stopped.
+// ClosedCleanly reports whether the index ended with a clean close when
+// Open read it: no group was in flight when the previous process stopped.
 func (x *Index) ClosedCleanly() bool { return x.clean }
 
 // Ends returns, for every file the index knows, the last size it recorded.
@@ -254,6 +263,8 @@ func (x *Index) apply(entries []Entry) {
 			x.clean = false
 		case kindClosed:
 			x.clean = true
+		case kindOpened:
+			x.clean = false
 		}
 	}
 }

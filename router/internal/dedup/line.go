@@ -23,6 +23,9 @@ const (
 	KindCheckpoint = 'c'
 	// kindClosed: the destination closed cleanly; nothing was in flight.
 	kindClosed = 'x'
+	// kindOpened: a process opened the index; until the next clean close,
+	// data past a recorded size may be an unconfirmed write.
+	kindOpened = 'o'
 )
 
 // Entry is one line of the index.
@@ -83,7 +86,7 @@ func parseLine(line string) (Entry, error) {
 	}
 	e := Entry{Kind: fields[0][0]}
 	switch e.Kind {
-	case KindWritten, KindCheckpoint, kindClosed:
+	case KindWritten, KindCheckpoint, kindClosed, kindOpened:
 	default:
 		return Entry{}, fmt.Errorf("%w: unknown kind %q", errBadLine, e.Kind)
 	}

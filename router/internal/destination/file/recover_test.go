@@ -193,3 +193,22 @@ func TestGrowthAfterCleanCloseIsKept(t *testing.T) {
 		t.Fatalf("rotated AK-1.log = %q", got)
 	}
 }
+
+// A process that starts after a clean close and is killed before it records
+// anything must not make its unconfirmed write look like someone else's.
+func TestCrashAfterCleanRestartStillCutsTheTail(t *testing.T) {
+	d, dir := newDest(t)
+	path := filepath.Join(dir, "AK-1.log")
+	write(t, d, withID(batch("AK-1", "h", "t", ev(1, `{}`, "")), "h-1-1"))
+	confirmed := read(t, path)
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d = reopen(t, dir)
+	crash(t, d) // killed after writing data, before its index entries
+	appendFile(t, path, `{"batch_id":"h-1-2"}`+"\n")
+	d = reopen(t, dir)
+	if got := read(t, path); got != confirmed || d.Written("h-1-2") {
+		t.Fatalf("AK-1.log = %q, want the confirmed %q", got, confirmed)
+	}
+}
