@@ -156,7 +156,8 @@ func (x *Index) create() error {
 	if err != nil {
 		return fmt.Errorf("create the dedup index: %w", err)
 	}
-	if _, err := f.WriteString(header); err == nil {
+	_, err = f.WriteString(header)
+	if err == nil {
 		err = x.fsync(f)
 	}
 	if err == nil {
