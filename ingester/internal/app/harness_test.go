@@ -75,6 +75,12 @@ type testIngester struct {
 
 func startIngester(t *testing.T, brokers []string) *testIngester {
 	t.Helper()
+	return startIngesterWith(t, brokers, func(*APIConfig) {}, io.Discard)
+}
+
+// startIngesterWith lets a test change the config and see stdout.
+func startIngesterWith(t *testing.T, brokers []string, change func(*APIConfig), stdout io.Writer) *testIngester {
+	t.Helper()
 	dir := t.TempDir()
 	cfg := APIConfig{
 		Listen: freeAddr(t), HTTPListen: freeAddr(t), Insecure: true,
@@ -84,6 +90,7 @@ func startIngester(t *testing.T, brokers []string) *testIngester {
 		Compression: record.CodecZstd, MaxInFlightBytes: 64 << 20, ShutdownGrace: 10 * time.Second,
 		ConfigReload: 100 * time.Millisecond,
 	}
+	change(&cfg)
 	if err := os.WriteFile(cfg.ConfigFile, []byte(testConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +98,7 @@ func startIngester(t *testing.T, brokers []string) *testIngester {
 	ctx, cancel := context.WithCancel(context.Background())
 	ti := &testIngester{cfg: cfg, keys: mustLoadKeys(t, cfg.TokenKeysFile), dir: dir, stop: cancel, exited: make(chan error, 1)}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	go func() { ti.exited <- RunAPI(ctx, cfg, logger, io.Discard) }()
+	go func() { ti.exited <- RunAPI(ctx, cfg, logger, stdout) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
