@@ -110,25 +110,29 @@ func finalCodes(out string) map[string]string {
 	return codes
 }
 
-func pluginArtifacts(t *testing.T) cluster.PluginArtifacts {
+// pluginCluster builds the plugin and prepares an install with the plugin
+// tests' access keys; the ingester runs when withIngester is set.
+func pluginCluster(t *testing.T, withIngester bool) (*cluster.Cluster, cluster.PluginArtifacts) {
 	t.Helper()
-	p, err := cluster.Plugin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func TestPluginThroughTheRealChain(t *testing.T) {
 	c, err := cluster.New(t.TempDir(), brokers(t), pluginConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	p := pluginArtifacts(t)
-	if _, err := c.StartIngester(); err != nil {
+	t.Cleanup(c.Close)
+	p, err := cluster.Plugin()
+	if err != nil {
 		t.Fatal(err)
 	}
+	if withIngester {
+		if _, err := c.StartIngester(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c, p
+}
+
+func TestPluginThroughTheRealChain(t *testing.T) {
+	c, p := pluginCluster(t, true)
 	out := filepath.Join(c.Dir, "out")
 	router, err := c.StartRouter("file", out)
 	if err != nil {
@@ -200,12 +204,7 @@ func TestPluginThroughTheRealChain(t *testing.T) {
 }
 
 func TestPluginRetriesWhileIngesterDownThenDelivers(t *testing.T) {
-	c, err := cluster.New(t.TempDir(), brokers(t), pluginConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	p := pluginArtifacts(t)
+	c, p := pluginCluster(t, false)
 	chunk := filepath.Join(c.Dir, "late.mp")
 	bodies := writeChunk(t, p, chunk, "late", 50)
 	in := instance{accessKey: "AK-plugin-1", tokenFile: tokenFile(t, c, "AK-plugin-1")}
@@ -245,15 +244,7 @@ func TestPluginRetriesWhileIngesterDownThenDelivers(t *testing.T) {
 }
 
 func TestPluginRevokedKeyAnswersError(t *testing.T) {
-	c, err := cluster.New(t.TempDir(), brokers(t), pluginConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	p := pluginArtifacts(t)
-	if _, err := c.StartIngester(); err != nil {
-		t.Fatal(err)
-	}
+	c, p := pluginCluster(t, true)
 	chunk := filepath.Join(c.Dir, "revoked.mp")
 	writeChunk(t, p, chunk, "revoked", 10)
 	in := instance{accessKey: "AK-plugin-revoked", tokenFile: tokenFile(t, c, "AK-plugin-revoked")}
