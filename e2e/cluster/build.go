@@ -1,8 +1,6 @@
 package cluster
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,11 +9,14 @@ import (
 	"sync"
 )
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
+// binarySet is one build of ingester and router, made once per process.
+type binarySet struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+var raceBuild, plainBuild binarySet
 
 // RepoRoot is the repository's top folder.
 func RepoRoot() string {
@@ -26,89 +27,31 @@ func RepoRoot() string {
 // Binaries builds ingester and router once per test process, with the race
 // detector so races in the real processes fail tests too, and returns the
 // folder that holds them.
-func Binaries() (string, error) {
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "ferry-e2e-bin-")
-		if buildErr != nil {
+func Binaries() (string, error) { return raceBuild.build("ferry-e2e-bin-", "-race") }
+
+// BinariesNoRace builds them without the race detector, for benchmarks: the
+// race detector slows the binaries several times and would make throughput
+// and CPU figures meaningless.
+func BinariesNoRace() (string, error) { return plainBuild.build("ferry-bench-bin-") }
+
+func (b *binarySet) build(tempPrefix string, flags ...string) (string, error) {
+	b.once.Do(func() {
+		b.dir, b.err = os.MkdirTemp("", tempPrefix)
+		if b.err != nil {
 			return
 		}
-		root := RepoRoot()
 		for name, pkg := range map[string]string{
 			"ingester": "./ingester/cmd/ingester",
 			"router":   "./router/cmd/router",
 		} {
-			cmd := exec.Command("go", "build", "-race", "-o", filepath.Join(binDir, name), pkg)
-			cmd.Dir = root
+			args := append(append([]string{"build"}, flags...), "-o", filepath.Join(b.dir, name), pkg)
+			cmd := exec.Command("go", args...)
+			cmd.Dir = RepoRoot()
 			if out, err := cmd.CombinedOutput(); err != nil {
-				buildErr = fmt.Errorf("build %s: %v\n%s", name, err, out)
+				b.err = fmt.Errorf("build %s: %v\n%s", name, err, out)
 				return
 			}
 		}
 	})
-	return binDir, buildErr
-}
-
-var (
-	buildNoRaceOnce sync.Once
-	binNoRaceDir    string
-	buildNoRaceErr  error
-)
-
-// BinariesNoRace builds ingester and router once per process without the
-// race detector, into a folder of their own, for benchmarks: the race
-// detector slows the binaries several times and would make throughput and
-// CPU figures meaningless.
-func BinariesNoRace() (string, error) {
-	buildNoRaceOnce.Do(func() {
-		binNoRaceDir, buildNoRaceErr = os.MkdirTemp("", "ferry-bench-bin-")
-		if buildNoRaceErr != nil {
-			return
-		}
-		root := RepoRoot()
-		for name, pkg := range map[string]string{
-			"ingester": "./ingester/cmd/ingester",
-			"router":   "./router/cmd/router",
-		} {
-			cmd := exec.Command("go", "build", "-o", filepath.Join(binNoRaceDir, name), pkg)
-			cmd.Dir = root
-			if out, err := cmd.CombinedOutput(); err != nil {
-				buildNoRaceErr = fmt.Errorf("build %s: %v\n%s", name, err, out)
-				return
-			}
-		}
-	})
-	return binNoRaceDir, buildNoRaceErr
-}
-
-// NewNoRace is New with the binaries of BinariesNoRace. It repeats New's
-// few lines instead of sharing them so New stays exactly as the tests
-// know it.
-func NewNoRace(dir, brokers, config string) (*Cluster, error) {
-	bin, err := BinariesNoRace()
-	if err != nil {
-		return nil, err
-	}
-	suffix := make([]byte, 4)
-	rand.Read(suffix)
-	c := &Cluster{
-		Dir: dir, Brokers: brokers, bin: bin,
-		Topic:      "ferry.bench." + hex.EncodeToString(suffix),
-		DLQTopic:   "ferry.dlq",
-		ConfigFile: filepath.Join(dir, "ferry.json"),
-		Keyring:    filepath.Join(dir, "secrets", "keyring.json"),
-		TokenKeys:  filepath.Join(dir, "secrets", "token-keys.json"),
-	}
-	if _, err := c.run("ingester", "init", "--dir", filepath.Join(dir, "secrets")); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(c.ConfigFile, []byte(config), 0o644); err != nil {
-		return nil, err
-	}
-	if c.IngesterAddr, err = FreeAddr(); err != nil {
-		return nil, err
-	}
-	if c.IngesterHTTP, err = FreeAddr(); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return b.dir, b.err
 }

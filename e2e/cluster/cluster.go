@@ -40,11 +40,24 @@ func New(dir, brokers, config string) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newCluster(dir, brokers, config, bin, "ferry.e2e.")
+}
+
+// NewNoRace is New with the binaries of BinariesNoRace, for benchmarks.
+func NewNoRace(dir, brokers, config string) (*Cluster, error) {
+	bin, err := BinariesNoRace()
+	if err != nil {
+		return nil, err
+	}
+	return newCluster(dir, brokers, config, bin, "ferry.bench.")
+}
+
+func newCluster(dir, brokers, config, bin, topicPrefix string) (*Cluster, error) {
 	suffix := make([]byte, 4)
 	rand.Read(suffix)
 	c := &Cluster{
 		Dir: dir, Brokers: brokers, bin: bin,
-		Topic:      "ferry.e2e." + hex.EncodeToString(suffix),
+		Topic:      topicPrefix + hex.EncodeToString(suffix),
 		DLQTopic:   "ferry.dlq",
 		ConfigFile: filepath.Join(dir, "ferry.json"),
 		Keyring:    filepath.Join(dir, "secrets", "keyring.json"),
@@ -56,6 +69,7 @@ func New(dir, brokers, config string) (*Cluster, error) {
 	if err := os.WriteFile(c.ConfigFile, []byte(config), 0o644); err != nil {
 		return nil, err
 	}
+	var err error
 	if c.IngesterAddr, err = FreeAddr(); err != nil {
 		return nil, err
 	}
