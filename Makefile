@@ -3,7 +3,7 @@
 #
 #   make build           go build ./... in every module, then bin/ingester, bin/router,
 #                        bin/out_ferry.so (make plugin), bin/ferry-testhost and bin/mkchunk (make testhost)
-#   make test            the one test command: check-generate, lint, check-compose, kafka-up,
+#   make test            the one test command: deps, check-generate, lint, check-compose, kafka-up,
 #                        then go test -race -count=1 ./... in every module against the real broker
 #   make test-unit       the same go tests with no broker (FERRY_KAFKA_BROKERS unset)
 #   make lint            go vet, staticcheck (pinned) and gofmt in every module
@@ -13,6 +13,8 @@
 #   make kafka-up | kafka-down
 #   make up | down       the local system (deploy/local/up.sh, down.sh)
 #   make check-compose   docker-compose config -q, when docker-compose.yaml exists
+#   make bench           the benchmark harness (BENCH.md); bench-quick: about a minute
+#   make deps            the Debian packages a fresh machine lacks (test and up run it first)
 #   make clean
 #
 # Pinned tools are installed into .bin/ with `go install pkg@version`, once per version.
@@ -54,6 +56,8 @@ GOTESTSUM := $(TOOLS)/gotestsum
 PROTOC_GEN_GO := $(TOOLS)/protoc-gen-go
 PROTOC_GEN_GO_GRPC := $(TOOLS)/protoc-gen-go-grpc
 
+
+.PHONY: deps bench bench-quick
 .PHONY: all build build-modules binaries plugin testhost test test-unit go-test lint vet modules-check \
 	staticcheck fmt-check generate check-generate fuzz kafka-up kafka-down up down \
 	check-compose clean tools
@@ -95,7 +99,7 @@ testhost:
 # Runs every step even after one fails, so one CI run reports everything; fails at the end if
 # any step failed. The last line is the count of tests (a failed step that is not a test counts
 # as one failure).
-test:
+test: deps
 	@started=$$SECONDS; failed_steps=()
 	rm -rf $(TEST_OUT); mkdir -p $(TEST_OUT)
 	step() {
@@ -126,6 +130,21 @@ go-test: $(GOTESTSUM)
 	echo "FERRY_KAFKA_BROKERS=$${FERRY_KAFKA_BROKERS:-<unset: integration tests skip>}"
 	FERRY_LABEL="go test $(TESTFLAGS) ./..." $(EACH_MODULE) sh -c '"$$0" --format standard-quiet --jsonfile "$$1/$$FERRY_MODULE.json" -- $(TESTFLAGS) ./...' \
 	  $(GOTESTSUM) $(TEST_OUT)
+
+# Debian packages a fresh machine lacks (protoc, Maven, a JRE, docker-compose, gcc...).
+deps:
+	@tools/install-deps.sh
+
+## bench ---------------------------------------------------------------------------------------
+
+# The benchmark harness (bench/, BENCH.md): real broker, ingester and router, numbers with
+# same-run baselines. bench-quick takes about a minute and ends with one `bench: ...` line.
+bench: deps kafka-up
+	@mkdir -p run
+	cd bench && go run ./cmd/ferry-bench -plugin -json $(CURDIR)/run/bench.json
+
+bench-quick: deps kafka-up
+	@cd bench && go run ./cmd/ferry-bench -quick
 
 ## lint ----------------------------------------------------------------------------------------
 
@@ -223,7 +242,7 @@ kafka-up:
 kafka-down:
 	@deploy/kafka/kafka.sh down
 
-up: build
+up: deps build
 	@deploy/local/up.sh
 
 down:
