@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"github.com/klauspost/compress/snappy"
@@ -50,9 +51,11 @@ func codecOf(contentType string) (Codec, error) {
 	return ParseCodec(name)
 }
 
-// zstd encoders and decoders are safe for concurrent EncodeAll/DecodeAll.
+// zstd encoders and decoders are safe for concurrent EncodeAll/DecodeAll;
+// each concurrent call needs an encoder of its own, so there is one per core
+// (with one, every stream's compression waits for the others).
 var (
-	zstdEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	zstdEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)))
 	zstdDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxDecompressedBytes))
 )
 

@@ -1,12 +1,11 @@
 package ingest
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"time"
 	"unicode/utf8"
 
+	"github.com/ferrylog/ferry/internal/jsonvalid"
 	ingestv1 "github.com/ferrylog/ferry/proto/ferry/ingest/v1"
 	"google.golang.org/grpc/codes"
 )
@@ -62,11 +61,10 @@ func checkEvents(events []*ingestv1.Event) error {
 		if e == nil {
 			return fmt.Errorf("event %d is empty", i)
 		}
-		body := bytes.TrimLeft(e.Body, " \t\r\n")
-		if len(body) == 0 || body[0] != '{' || !json.Valid(e.Body) {
+		if !jsonvalid.Object(e.Body) {
 			return fmt.Errorf("event %d: body is not a JSON object", i)
 		}
-		if len(e.Metadata) > 0 && !json.Valid(e.Metadata) {
+		if len(e.Metadata) > 0 && !jsonvalid.Value(e.Metadata) {
 			return fmt.Errorf("event %d: metadata is not valid JSON", i)
 		}
 	}

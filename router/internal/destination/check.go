@@ -1,11 +1,10 @@
 package destination
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 
+	"github.com/ferrylog/ferry/internal/jsonvalid"
 	"github.com/ferrylog/ferry/router/internal/dlq"
 )
 
@@ -18,11 +17,10 @@ func CheckEvents(b *Batch) error {
 		return nil
 	}
 	for i, ev := range b.Stored.Events {
-		body := bytes.TrimLeft(ev.Body, " \t\r\n")
-		if len(body) == 0 || body[0] != '{' || !json.Valid(body) {
+		if !jsonvalid.Object(ev.Body) {
 			return dlq.Reject(dlq.ReasonNotJSON, fmt.Errorf("event %d of batch %s: the body is not a JSON object", i, b.ID()))
 		}
-		if len(ev.Metadata) > 0 && !json.Valid(ev.Metadata) {
+		if len(ev.Metadata) > 0 && !jsonvalid.Value(ev.Metadata) {
 			return dlq.Reject(dlq.ReasonNotJSON, fmt.Errorf("event %d of batch %s: the metadata is not JSON", i, b.ID()))
 		}
 	}
