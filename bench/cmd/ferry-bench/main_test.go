@@ -11,8 +11,10 @@ import (
 func TestSummaryLineFormat(t *testing.T) {
 	rows := []report.Row{
 		{Name: "sarama-256", Kind: string(kindSarama), EventBytes: 256, AcceptedEPS: 1e6},
-		{Name: "max-256", Kind: string(kindFerry), EventBytes: 256, AcceptedEPS: 123456.7, RatioVsSarama: 0.1234,
+		{Name: "max-256", Kind: string(kindFerry), EventBytes: 256, AcceptedEPS: 50000, RatioVsSarama: 0.05,
 			Procs: map[string]report.Proc{"ingester": {PeakRSSMiB: 61.4}}},
+		{Name: "ingest-only-256", Kind: string(kindIngestOnly), EventBytes: 256, AcceptedEPS: 123456.7, RatioVsSarama: 0.1234,
+			Procs: map[string]report.Proc{"ingester": {PeakRSSMiB: 65}}},
 		{Name: "half-max-256", Kind: string(kindFerry), EventBytes: 256, Offered: 61728, AckP99: 12.34,
 			Procs: map[string]report.Proc{"ingester": {PeakRSSMiB: 70.6}}},
 	}

@@ -44,6 +44,10 @@ type runner struct {
 	plugin     *pluginhost.Tools
 }
 
+var saramaModes = map[kind]baseline.SaramaMode{
+	kindSarama: baseline.KafkaZstd, kindSaramaPresealed: baseline.Presealed, kindSaramaSeal: baseline.SealInline,
+}
+
 func (r *runner) run(ctx context.Context, s scenario) report.Row {
 	row := report.Row{Name: s.name, Kind: string(s.kind), EventBytes: s.size, BatchEvents: r.st.batchEvents(s.size), Offered: s.rate}
 	if s.rate == halfMax {
@@ -59,7 +63,7 @@ func (r *runner) run(ctx context.Context, s scenario) report.Row {
 		Rate: row.Offered, Duration: s.duration, AckTimeout: 30 * time.Second,
 	}
 	var follow *tail.Follower
-	if s.kind != kindSarama && s.kind != kindSaramaSeal && s.kind != kindFluentBit {
+	if !s.kind.isBaseline() {
 		follow = tail.Follow(filepath.Join(r.env.outDir, accessKey(s)+".log"), r.st.pollInterval)
 	}
 	cost := startCosts(r.env.pids())
@@ -81,13 +85,13 @@ func (r *runner) run(ctx context.Context, s scenario) report.Row {
 		spec.BatchEvents = 100 // one flush: a stream of 100 one-event messages
 		row.BatchEvents = 1
 		res = load.RunPerEvent(ctx, spec)
-	case kindSarama, kindSaramaSeal:
+	case kindSarama, kindSaramaPresealed, kindSaramaSeal:
 		brokers, _ := kafkaconf.ParseBrokers(r.env.brokers)
 		var err error
 		res, err = baseline.RunSarama(ctx, baseline.SaramaSpec{
 			Brokers: brokers, Topic: r.env.cluster.Topic + ".sarama", Partitions: 3, Keyring: r.keyring,
 			Agents: r.st.agents, Window: r.st.window, BatchEvents: row.BatchEvents, Pool: r.pools[s.size], Duration: s.duration,
-			SealInline: s.kind == kindSaramaSeal,
+			Mode: saramaModes[s.kind],
 		})
 		if err != nil {
 			row.Errors = append(row.Errors, err.Error())
@@ -129,10 +133,10 @@ func (r *runner) run(ctx context.Context, s scenario) report.Row {
 	if s.kind == kindSaramaSeal {
 		r.saramaSeal[s.size] = row.AcceptedEPS
 	}
-	if b := r.saramaSeal[s.size]; b > 0 && s.kind != kindSarama && s.kind != kindSaramaSeal {
+	if b := r.saramaSeal[s.size]; b > 0 && !s.kind.isBaseline() {
 		row.RatioVsSaramaSeal = row.AcceptedEPS / b
 	}
-	if b := r.sarama[s.size]; b > 0 && s.kind != kindSarama {
+	if b := r.sarama[s.size]; b > 0 && !s.kind.isBaseline() {
 		row.RatioVsSarama = row.AcceptedEPS / b
 	}
 	return row

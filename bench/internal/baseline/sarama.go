@@ -16,6 +16,7 @@ import (
 	"github.com/ferrylog/ferry/internal/record"
 	ingestv1 "github.com/ferrylog/ferry/proto/ferry/ingest/v1"
 	recordv1 "github.com/ferrylog/ferry/proto/ferry/record/v1"
+	"google.golang.org/protobuf/proto"
 )
 
 // SaramaSpec is a bare-producer run.
@@ -30,17 +31,32 @@ type SaramaSpec struct {
 	BatchEvents    int
 	Pool           [][]byte
 	Duration       time.Duration
-	// SealInline seals every record in the produce loop (one goroutine per
-	// agent, as the ingester seals on each stream's goroutine) instead of
-	// replaying records sealed before the clock started: the Kafka hop plus
-	// the unavoidable cost of compression and encryption, without gRPC.
-	SealInline bool
+	Mode           SaramaMode
 }
+
+// SaramaMode says what the bare producer writes.
+type SaramaMode int
+
+const (
+	// KafkaZstd writes each batch's clear serialized bytes and lets sarama
+	// compress them with Kafka's zstd: the same events, the same acks and
+	// compression, as a plain Kafka producer would send them. This is the
+	// baseline ratio_vs_sarama is measured against.
+	KafkaZstd SaramaMode = iota
+	// Presealed replays records sealed before the clock started: how fast
+	// the broker takes Ferry's bytes when nothing is computed.
+	Presealed
+	// SealInline seals every record in the produce loop (one goroutine per
+	// agent, as the ingester seals on each stream's goroutine): the Kafka
+	// hop plus compression and encryption, without gRPC and the services.
+	SealInline
+)
 
 // sealed is one prepared record: what the ingester would produce.
 type sealed struct {
 	batch     *recordv1.StoredBatch
 	value     []byte
+	plain     []byte // the serialized batch before compression and encryption
 	headers   []sarama.RecordHeader
 	events    int64
 	bodyBytes int64
@@ -55,6 +71,9 @@ func RunSarama(ctx context.Context, s SaramaSpec) (*load.Result, error) {
 		return nil, err
 	}
 	cfg := kafkaconf.Producer("ferry-bench-sarama")
+	if s.Mode == KafkaZstd {
+		cfg.Producer.Compression = sarama.CompressionZSTD
+	}
 	client, err := sarama.NewClient(s.Brokers, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to Kafka: %w", err)
@@ -111,7 +130,10 @@ func RunSarama(ctx context.Context, s SaramaSpec) (*load.Result, error) {
 				r := records[i%len(records)]
 				began := time.Now()
 				value, headers := r.value, r.headers
-				if s.SealInline {
+				if s.Mode == KafkaZstd {
+					value = r.plain
+				}
+				if s.Mode == SealInline {
 					v, m, err := sealer.Seal(r.batch)
 					if err != nil {
 						res.Fail(err)
@@ -159,7 +181,11 @@ func prepare(s SaramaSpec) ([]sealed, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[i] = sealed{batch: b, value: value, headers: m.Headers(), events: int64(s.BatchEvents), bodyBytes: bytes}
+		plain, err := proto.Marshal(b)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = sealed{batch: b, value: value, plain: plain, headers: m.Headers(), events: int64(s.BatchEvents), bodyBytes: bytes}
 	}
 	return out, nil
 }
