@@ -4,7 +4,11 @@
 #   make build           go build ./... in every module, then bin/ingester, bin/router,
 #                        bin/out_ferry.so (make plugin), bin/ferry-testhost and bin/mkchunk (make testhost)
 #   make test            the one test command: deps, check-generate, lint, check-compose, kafka-up,
-#                        then go test -race -count=1 ./... in every module against the real broker
+#                        then go test -race -count=1 ./... in every module against the real broker,
+#                        then test-faults
+#   make test-faults     the fault suite (e2e/cmd/ferry-faults): the delivery guarantee under killed
+#                        processes, broker outages, a broken destination, undeliverable records; on a
+#                        broker of its own (FAULTS_KAFKA_PORT); about 3 minutes; ends with `faults: ...`
 #   make test-unit       the same go tests with no broker (FERRY_KAFKA_BROKERS unset)
 #   make lint            go vet, staticcheck (pinned) and gofmt in every module
 #   make generate        protoc with the pinned plugins; rewrites the Go code in proto/
@@ -40,6 +44,10 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 PROTOC_VERSION := 3.21.12
 
 KAFKA_PORT ?= $(or $(FERRY_KAFKA_PORT),19092)
+# The fault suite stops, freezes and restarts its broker, so it runs one of its own on these
+# ports, never the shared one on KAFKA_PORT that other tests use at the same time.
+FAULTS_KAFKA_PORT ?= 39092
+FAULTS_KAFKA_CONTROLLER_PORT ?= 39093
 FUZZTIME ?= 10s
 TESTFLAGS ?= -race -count=1
 
@@ -58,7 +66,7 @@ PROTOC_GEN_GO_GRPC := $(TOOLS)/protoc-gen-go-grpc
 
 
 .PHONY: deps bench bench-quick
-.PHONY: all build build-modules binaries plugin testhost test test-unit go-test lint vet modules-check \
+.PHONY: all build build-modules binaries plugin testhost test test-unit go-test test-faults lint vet modules-check \
 	staticcheck fmt-check generate check-generate fuzz kafka-up kafka-down up down \
 	check-compose clean tools
 
@@ -113,6 +121,7 @@ test: deps
 	step check-compose $(MAKE) --no-print-directory check-compose
 	step kafka-up $(MAKE) --no-print-directory kafka-up
 	step go-test $(MAKE) --no-print-directory go-test FERRY_KAFKA_BROKERS=127.0.0.1:$(KAFKA_PORT)
+	step test-faults $(MAKE) --no-print-directory test-faults
 	echo
 	echo "make test: $$((SECONDS - started))s in all; failed steps: $${failed_steps[*]:-none}"
 	tools/test-summary.sh "$(TEST_OUT)" "$${failed_steps[@]}"
@@ -130,6 +139,17 @@ go-test: $(GOTESTSUM)
 	echo "FERRY_KAFKA_BROKERS=$${FERRY_KAFKA_BROKERS:-<unset: integration tests skip>}"
 	FERRY_LABEL="go test $(TESTFLAGS) ./..." $(EACH_MODULE) sh -c '"$$0" --format standard-quiet --jsonfile "$$1/$$FERRY_MODULE.json" -- $(TESTFLAGS) ./...' \
 	  $(GOTESTSUM) $(TEST_OUT)
+
+# The fault suite: real binaries (-race), the real plugin in the C test host, a broker of its own
+# that it resets, stops and freezes. It builds what it runs itself (Go's build cache makes that
+# cheap after go-test), prints one line per scenario and ends with
+#   faults: scenarios=N sent=S delivered=D lost=L duplicates_written=W peak_rss_mib=M
+# and fails when an event was lost or written twice, or a scenario's checks failed. The output
+# is also kept in run/test/faults.txt.
+test-faults: deps
+	@mkdir -p $(TEST_OUT)
+	cd e2e && go run ./cmd/ferry-faults -kafka-port $(FAULTS_KAFKA_PORT) -kafka-controller-port $(FAULTS_KAFKA_CONTROLLER_PORT) \
+	  | tee $(TEST_OUT)/faults.txt
 
 # Debian packages a fresh machine lacks (protoc, Maven, a JRE, docker-compose, gcc...).
 deps:

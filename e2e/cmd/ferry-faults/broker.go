@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/ferrylog/ferry/e2e/cluster"
 )
@@ -113,17 +112,4 @@ func (b *broker) Resume() {
 		syscall.Kill(b.paused, syscall.SIGCONT)
 		b.paused = 0
 	}
-}
-
-// Restart stops the broker, keeps it down for outage, and starts it again.
-func (b *broker) Restart(ctx context.Context, outage time.Duration) error {
-	if err := b.Down(ctx); err != nil {
-		return err
-	}
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(outage):
-	}
-	return b.Up(ctx)
 }
