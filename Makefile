@@ -8,7 +8,7 @@
 #                        then test-faults
 #   make test-faults     the fault suite (e2e/cmd/ferry-faults): the delivery guarantee under killed
 #                        processes, broker outages, a broken destination, undeliverable records; on a
-#                        broker of its own (FAULTS_KAFKA_PORT); about 3 minutes; ends with `faults: ...`
+#                        broker of its own (FAULTS_KAFKA_PORT); 3 to 4 minutes; ends with `faults: ...`
 #   make test-unit       the same go tests with no broker (FERRY_KAFKA_BROKERS unset)
 #   make lint            go vet, staticcheck (pinned) and gofmt in every module
 #   make generate        protoc with the pinned plugins; rewrites the Go code in proto/

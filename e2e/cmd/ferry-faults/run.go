@@ -69,16 +69,16 @@ func newRun(ctx context.Context, e *env, name string) (*run, error) {
 	// Each scenario dead-letters into a topic of its own, so its count is
 	// its own on the shared broker.
 	c.DLQTopic = c.Topic + ".dlq"
-	r := &run{env: e, name: name, dir: dir, c: c, rss: newPeakRSS(),
-		stopPoll: make(chan struct{}), pollDone: make(chan struct{})}
 	tok, err := c.Token(accessKey, 2*time.Hour)
 	if err != nil {
 		return nil, err
 	}
-	r.tokenF = filepath.Join(dir, accessKey+".token")
-	if err := os.WriteFile(r.tokenF, []byte(tok+"\n"), 0o600); err != nil {
+	tokenFile := filepath.Join(dir, accessKey+".token")
+	if err := os.WriteFile(tokenFile, []byte(tok+"\n"), 0o600); err != nil {
 		return nil, err
 	}
+	r := &run{env: e, name: name, dir: dir, c: c, tokenF: tokenFile, rss: newPeakRSS(),
+		stopPoll: make(chan struct{}), pollDone: make(chan struct{})}
 	go r.pollRouters(ctx)
 	return r, nil
 }

@@ -82,8 +82,20 @@ func destinationDown(ctx context.Context, r *run) (tally, error) {
 	if err != nil {
 		return tally{}, err
 	}
-	records, _ := r.routerMetric(ctx, broken, "ferry_router_records_total", nil)
-	lag, _ := r.routerMetric(ctx, broken, "ferry_router_consumer_lag", nil)
+	samples, err := scrape(ctx, broken.HTTP)
+	if err != nil {
+		return tally{}, err
+	}
+	records := sum(samples, "ferry_router_records_total", nil)
+	// The router sets its lag gauge when a group completes, so a destination
+	// that never wrote has none: say so instead of printing 0.
+	lag := "absent (set only when a group completes)"
+	for _, s := range samples {
+		if s.name == "ferry_router_consumer_lag" {
+			lag = fmt.Sprint(sum(samples, "ferry_router_consumer_lag", nil))
+			break
+		}
+	}
 	committed, err := committedOffsets(r.c.Brokers, "ferry.router.broken", r.c.Topic)
 	if err != nil {
 		return tally{}, err
@@ -94,7 +106,7 @@ func destinationDown(ctx context.Context, r *run) (tally, error) {
 	r.expect(writeErrors <= 40, "the broken destination failed %v writes in %s: no backoff", writeErrors, failedFor.Round(time.Second))
 	r.expect(records == 0, "the broken destination marked %v records although no write succeeded", records)
 	r.expect(committed == 0, "the broken destination committed %d offsets although no write succeeded", committed)
-	r.note("broken destination after %s: %v failed writes (retried with backoff), %v records marked, %d offsets committed, lag %v records",
+	r.note("broken destination after %s: %v failed writes (retried with backoff), %v records marked, %d offsets committed, ferry_router_consumer_lag %s",
 		failedFor.Round(time.Second), writeErrors, records, committed, lag)
 
 	// Repair: the folder goes, the next retry creates the file.

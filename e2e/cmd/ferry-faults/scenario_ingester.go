@@ -52,3 +52,41 @@ func ingesterTerminated(ctx context.Context, r *run) (tally, error) {
 		return err
 	})
 }
+
+// ingesterTerminatedKafkaFrozen: SIGTERM while the broker is frozen, so
+// batches in flight will get no answer from Kafka. The shutdown must still
+// end within the grace (plus the few seconds the Kafka client may take to
+// close), and the batches it could not confirm must not count as sent: the
+// agent retries them against the restarted ingester.
+func ingesterTerminatedKafkaFrozen(ctx context.Context, r *run) (tally, error) {
+	return r.simple(ctx, defaultChunks, func(a *agent, _ *router) error {
+		if err := r.env.broker.Pause(); err != nil {
+			return err
+		}
+		if err := sleepCtx(ctx, 2*time.Second); err != nil { // batches pile up in flight
+			return err
+		}
+		ing := r.ingester
+		okBefore := a.OK()
+		start := time.Now()
+		err := ing.Signal(syscall.SIGTERM, 45*time.Second)
+		took := time.Since(start)
+		okDuring := a.OK() - okBefore
+		r.env.broker.Resume()
+		// --shutdown-grace is 20 s in the harness; the Kafka client gets at
+		// most 5 s more to close and the HTTP server 2 s.
+		r.expect(took < 28*time.Second, "the ingester took %s to stop with Kafka frozen, its --shutdown-grace is 20s: %v", took.Round(time.Millisecond), err)
+		r.note("SIGTERM with the broker frozen after %d chunks ok: exited in %s (%v); %d chunks answered ok meanwhile",
+			okBefore, took.Round(time.Millisecond), exitStatus(err), okDuring)
+		_, err = r.startIngester()
+		return err
+	})
+}
+
+// exitStatus describes a process's end for a note.
+func exitStatus(err error) string {
+	if err == nil {
+		return "exit 0"
+	}
+	return err.Error()
+}

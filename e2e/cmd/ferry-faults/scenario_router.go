@@ -53,7 +53,9 @@ func routerKilled(ctx context.Context, r *run) (tally, error) {
 	if err != nil {
 		return tally{}, err
 	}
-	r.note("SIGKILL with %d lines in the file and %d of %d chunks acknowledged; restarted after %s",
+	// Ready means a group session again: the dead member's 20 s session
+	// timeout has to pass first, which is most of this time.
+	r.note("SIGKILL with %d lines in the file and %d of %d chunks acknowledged; the new router was consuming %s later",
 		before.lines, okBefore, len(set), time.Since(killedAt).Round(100*time.Millisecond))
 	return r.deliver(ctx, a, rt2)
 }

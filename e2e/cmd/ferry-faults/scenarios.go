@@ -12,6 +12,7 @@ func scenarios() []scenario {
 	return []scenario{
 		{name: "ingester-sigkill", limit: 3 * time.Minute, run: ingesterKilled},
 		{name: "ingester-sigterm", limit: 3 * time.Minute, run: ingesterTerminated},
+		{name: "ingester-sigterm-kafka-frozen", limit: 3 * time.Minute, run: ingesterTerminatedKafkaFrozen},
 		{name: "broker-outage", limit: 4 * time.Minute, run: brokerOutage},
 		{name: "broker-slow", limit: 3 * time.Minute, run: brokerSlow},
 		{name: "router-sigkill", limit: 3 * time.Minute, run: routerKilled},
