@@ -2,6 +2,7 @@ package consume
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -28,10 +29,12 @@ func (h *handler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
 
 // ConsumeClaim processes one partition group by group until the session ends.
 func (h *handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
-	c := h.c
-	partition := partitionLabel(claim.Partition())
-	defer c.metrics.lag.DeleteLabelValues(claim.Topic(), partition) // the next owner reports it
 	ctx := sess.Context()
+	// pending is the offset of the oldest record not yet durably handled.
+	var pending atomic.Int64
+	pending.Store(-1)
+	stopLag := h.reportLag(claim, &pending)
+	defer stopLag()
 	for {
 		if ctx.Err() != nil {
 			return nil
@@ -45,13 +48,46 @@ func (h *handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Co
 				return nil
 			}
 			group = append(group, msg)
+			pending.Store(msg.Offset)
 		}
 		group = h.drain(claim, group)
 		if err := h.process(sess, group); err != nil {
 			return nil // session ended during retries: nothing marked, re-delivered later
 		}
-		last := group[len(group)-1]
-		c.metrics.lag.WithLabelValues(claim.Topic(), partition).Set(float64(max(claim.HighWaterMarkOffset()-last.Offset-1, 0)))
+		pending.Store(group[len(group)-1].Offset + 1)
+	}
+}
+
+// lagInterval is how often a claim reports its lag.
+const lagInterval = time.Second
+
+// reportLag keeps ferry_router_consumer_lag current on a timer rather than
+// after each written group, so a destination stuck in retries shows its lag
+// growing instead of its last good value. The returned stop removes the
+// series: the partition's next owner reports it.
+func (h *handler) reportLag(claim sarama.ConsumerGroupClaim, pending *atomic.Int64) (stop func()) {
+	gauge := h.c.metrics.lag.WithLabelValues(claim.Topic(), partitionLabel(claim.Partition()))
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		ticker := time.NewTicker(lagInterval)
+		defer ticker.Stop()
+		for {
+			if next := pending.Load(); next >= 0 {
+				gauge.Set(float64(max(claim.HighWaterMarkOffset()-next, 0)))
+			}
+			select {
+			case <-done:
+				return
+			case <-ticker.C:
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+		h.c.metrics.lag.DeleteLabelValues(claim.Topic(), partitionLabel(claim.Partition()))
 	}
 }
 

@@ -46,7 +46,7 @@ func newMetrics(reg prometheus.Registerer, destination string) *metrics {
 			Name: "ferry_router_write_seconds", Help: "Duration of destination writes of one group, including fsync.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
 		lag: f.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "ferry_router_consumer_lag", Help: "Records behind the partition's high-water mark after the last handled group."}, []string{"topic", "partition"}),
+			Name: "ferry_router_consumer_lag", Help: "Records of the partition not yet durably written (high-water mark minus the oldest record not yet handled), updated every second."}, []string{"topic", "partition"}),
 		ready: f.NewGauge(prometheus.GaugeOpts{
 			Name: "ferry_router_ready", Help: "1 while a consumer group session is established."}),
 	}
