@@ -176,8 +176,21 @@ func (p *Producer) Produce(msg *sarama.ProducerMessage, done func(error)) {
 	}
 	p.inFlight.Add(1)
 	msg.Metadata = done
-	p.producer.Input() <- msg
+	// sarama's input fills up when Kafka hangs. Waiting here holds the read
+	// lock, which would hold Close past the shutdown grace: bound the wait
+	// and let the agent retry instead.
+	timer := time.NewTimer(inputTimeout)
+	defer timer.Stop()
+	select {
+	case p.producer.Input() <- msg:
+	case <-timer.C:
+		p.inFlight.Done()
+		done(fmt.Errorf("the Kafka producer accepted no record for %s", inputTimeout))
+	}
 }
+
+// inputTimeout bounds how long Produce waits for sarama to take a record.
+const inputTimeout = 5 * time.Second
 
 func (p *Producer) dispatchSuccesses() {
 	defer p.dispatchW.Done()
