@@ -55,3 +55,14 @@ func (b *binarySet) build(tempPrefix string, flags ...string) (string, error) {
 	})
 	return b.dir, b.err
 }
+
+// RemoveBuilds deletes the folders this process built binaries and the
+// plugin into. Call it when the process is done with them (TestMain, the
+// end of a program): each set is tens of megabytes in the temp folder.
+func RemoveBuilds() {
+	for _, dir := range []string{raceBuild.dir, plainBuild.dir, pluginDir} {
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
+	}
+}

@@ -31,6 +31,7 @@ import (
 
 	"github.com/ferrylog/ferry/bench/internal/events"
 	"github.com/ferrylog/ferry/bench/internal/report"
+	"github.com/ferrylog/ferry/e2e/cluster"
 	"github.com/ferrylog/ferry/internal/crypto"
 )
 
@@ -68,6 +69,7 @@ func run(ctx context.Context, quick, withPlugin bool, jsonOut string, agents, wi
 	scenarios := plan(quick, withPlugin)
 	mach := machine()
 	logf("building binaries (no -race) and starting Kafka, ingester, router")
+	defer cluster.RemoveBuilds() // deferred first: runs after the processes stopped
 	e, err := startEnv(dir, scenarios)
 	if err != nil {
 		return err

@@ -34,9 +34,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"regexp"
-	"strings"
 	"syscall"
 	"time"
 
@@ -77,15 +75,12 @@ func faults() int {
 		return 1
 	}
 	fmt.Printf("ferry-faults: building the binaries (-race), out_ferry.so and the test host; work folder %s\n", e.workDir)
-	binDir, err := cluster.Binaries()
-	defer removeBuildDir(binDir, "ferry-e2e-bin-")
-	if err != nil {
+	defer cluster.RemoveBuilds()
+	if _, err := cluster.Binaries(); err != nil {
 		fmt.Fprintln(os.Stderr, "ferry-faults:", err)
 		return 1
 	}
-	e.plugin, err = cluster.Plugin()
-	defer removeBuildDir(filepath.Dir(e.plugin.SharedObject), "ferry-e2e-plugin-")
-	if err != nil {
+	if e.plugin, err = cluster.Plugin(); err != nil {
 		fmt.Fprintln(os.Stderr, "ferry-faults:", err)
 		return 1
 	}
@@ -141,12 +136,6 @@ func runAll(ctx context.Context, e *env, selected []scenario) (results []result,
 // removeBuildDir deletes a temporary folder cluster built binaries into
 // (about 60 MB a run otherwise left behind), and nothing else: on a failed
 // build the path may be empty or relative.
-func removeBuildDir(dir, prefix string) {
-	if filepath.IsAbs(dir) && strings.HasPrefix(filepath.Base(dir), prefix) {
-		os.RemoveAll(dir)
-	}
-}
-
 func selectScenarios(pattern string) ([]scenario, error) {
 	re, err := regexp.Compile(pattern)
 	if err != nil {
