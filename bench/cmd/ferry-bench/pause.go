@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"syscall"
 
 	"github.com/ferrylog/ferry/bench/internal/load"
@@ -34,7 +33,7 @@ const pluginChunkEvents = 2000
 // before, within the test host's limit of 1024.
 func (r *runner) runPlugin(ctx context.Context, s scenario, spec load.Spec) (*load.Result, error) {
 	if r.plugin == nil {
-		tools, err := pluginhost.Build(cluster.RepoRoot(), filepath.Join(r.env.cluster.Dir, "plugin"))
+		tools, err := cluster.Plugin()
 		if err != nil {
 			return nil, err
 		}

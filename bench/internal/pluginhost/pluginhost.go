@@ -19,29 +19,11 @@ import (
 	"time"
 
 	"github.com/ferrylog/ferry/bench/internal/load"
+	"github.com/ferrylog/ferry/e2e/cluster"
 )
 
-// Tools are the built plugin, test host and chunk maker.
-type Tools struct{ Plugin, Host, MkChunk string }
-
-// Build compiles out_ferry.so, the test host and mkchunk into dir.
-func Build(repoRoot, dir string) (Tools, error) {
-	t := Tools{Plugin: filepath.Join(dir, "out_ferry.so"), Host: filepath.Join(dir, "testhost"), MkChunk: filepath.Join(dir, "mkchunk")}
-	pluginDir := filepath.Join(repoRoot, "plugin")
-	steps := [][]string{
-		{"go", "build", "-buildmode=c-shared", "-o", t.Plugin, "."},
-		{"go", "build", "-o", t.MkChunk, "./cmd/mkchunk"},
-		{"gcc", "-O2", "-Wall", "-o", t.Host, "testhost/testhost.c", "-ldl", "-lpthread"},
-	}
-	for _, s := range steps {
-		cmd := exec.Command(s[0], s[1:]...)
-		cmd.Dir = pluginDir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return Tools{}, fmt.Errorf("%s: %v\n%s", strings.Join(s, " "), err, out)
-		}
-	}
-	return t, nil
-}
+// Tools are the built plugin, test host and chunk maker (cluster.Plugin).
+type Tools = cluster.PluginArtifacts
 
 // Spec is one test-host run.
 type Spec struct {
@@ -70,7 +52,7 @@ func Run(ctx context.Context, t Tools, s Spec) (*load.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"-e", t.Plugin, "-w", fmt.Sprint(s.Workers), "-t", "bench.plugin"}
+	args := []string{"-e", t.SharedObject, "-w", fmt.Sprint(s.Workers), "-t", "bench.plugin"}
 	for i := range s.Instances {
 		if i > 0 {
 			args = append(args, "-i")
@@ -84,7 +66,7 @@ func Run(ctx context.Context, t Tools, s Spec) (*load.Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
 	res := load.NewResult()
-	cmd := exec.CommandContext(ctx, t.Host, args...)
+	cmd := exec.CommandContext(ctx, t.TestHost, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
