@@ -31,6 +31,7 @@ func runAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	compression := fs.String("compression", string(record.CodecZstd), "compression of batches before encryption: zstd, lz4, snappy or none")
 	fs.Int64Var(&cfg.MaxInFlightBytes, "max-inflight-bytes", 256<<20, "bytes of batches held awaiting Kafka across all streams; over it agents are told to retry")
 	fs.BoolVar(&cfg.PrintEvents, "print-events", false, "print every accepted event to stdout as a JSON line (debugging)")
+	fs.BoolVar(&cfg.Pprof, "pprof", false, "serve Go's profiler at /debug/pprof/ on --http-listen")
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", 30*time.Second, "on SIGTERM, how long streams may drain and the producer flush before a hard stop")
 	fs.DurationVar(&cfg.ConfigReload, "config-reload-interval", time.Second, "how often the config file is checked for changes")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")

@@ -21,6 +21,7 @@ import (
 	"github.com/ferrylog/ferry/ingester/internal/metrics"
 	"github.com/ferrylog/ferry/internal/configstore"
 	"github.com/ferrylog/ferry/internal/crypto"
+	"github.com/ferrylog/ferry/internal/pprofhttp"
 	"github.com/ferrylog/ferry/internal/record"
 	"github.com/ferrylog/ferry/internal/token"
 	ingestv1 "github.com/ferrylog/ferry/proto/ferry/ingest/v1"
@@ -51,6 +52,7 @@ type APIConfig struct {
 	Compression      record.Codec
 	MaxInFlightBytes int64
 	PrintEvents      bool
+	Pprof            bool
 	ShutdownGrace    time.Duration
 	ConfigReload     time.Duration
 }
@@ -153,7 +155,7 @@ func RunAPI(ctx context.Context, cfg APIConfig, logger *slog.Logger, stdout io.W
 	go store.Watch(watchCtx, cfg.ConfigReload)
 	go trackReadiness(watchCtx, producer, healthServer, m)
 
-	httpServer := &http.Server{Handler: httpHandler(m, producer), ReadHeaderTimeout: 5 * time.Second}
+	httpServer := &http.Server{Handler: httpHandler(m, producer, cfg.Pprof), ReadHeaderTimeout: 5 * time.Second}
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- grpcServer.Serve(lis) }()
 	go func() {
@@ -224,8 +226,11 @@ func trackReadiness(ctx context.Context, producer *kafka.Producer, hs *health.Se
 	}
 }
 
-func httpHandler(m *metrics.Ingester, producer *kafka.Producer) http.Handler {
+func httpHandler(m *metrics.Ingester, producer *kafka.Producer, withPprof bool) http.Handler {
 	mux := http.NewServeMux()
+	if withPprof {
+		pprofhttp.Register(mux)
+	}
 	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {

@@ -44,6 +44,7 @@ type consumerFlags struct {
 	shutdownGrace             time.Duration
 	dedupWindow               time.Duration
 	dedupMaxIDs               int
+	pprof                     bool
 }
 
 func newConsumerFlagSet(f *consumerFlags) *flag.FlagSet {
@@ -56,6 +57,7 @@ func newConsumerFlagSet(f *consumerFlags) *flag.FlagSet {
 	fs.StringVar(&f.keyring, "keyring", "", "keyring `FILE` to decrypt records (required for --file-dir and --decrypt-events)")
 	fs.StringVar(&f.config, "config", "", "config store `FILE`: skip records whose access key does not list this destination; reloaded while running")
 	fs.DurationVar(&f.configReload, "config-reload", 5*time.Second, "how often the config file is checked for changes")
+	fs.BoolVar(&f.pprof, "pprof", false, "serve Go's profiler at /debug/pprof/ on --http-listen")
 	fs.BoolVar(&f.printEvents, "print-events", false, "print consumed batches to stdout as JSON lines (headers only unless --decrypt-events)")
 	fs.BoolVar(&f.decrypt, "decrypt-events", false, "decrypt the events printed by --print-events")
 	fs.StringVar(&f.initialOffset, "initial-offset", consume.InitialOldest, "where a new consumer group starts: oldest or newest")
@@ -210,7 +212,7 @@ func serveConsumer(f *consumerFlags, logger *slog.Logger, stdoutW io.Writer) err
 	if err != nil {
 		return err
 	}
-	srv := httpserver.New(reg, consumer.Ready)
+	srv := httpserver.New(reg, consumer.Ready, f.pprof)
 	if err := srv.Listen(f.httpListen); err != nil {
 		return err
 	}

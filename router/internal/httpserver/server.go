@@ -1,6 +1,6 @@
 // Package httpserver serves the router's operational endpoints: /metrics
-// (Prometheus), /healthz (the process is alive) and /readyz (the consumer
-// group session is established).
+// (Prometheus), /healthz (the process is alive), /readyz (the consumer
+// group session is established), and /debug/pprof/ when --pprof is given.
 package httpserver
 
 import (
@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ferrylog/ferry/internal/pprofhttp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -22,8 +23,11 @@ type Server struct {
 }
 
 // New builds the handlers; ready reports readiness.
-func New(gatherer prometheus.Gatherer, ready func() bool) *Server {
+func New(gatherer prometheus.Gatherer, ready func() bool, withPprof bool) *Server {
 	mux := http.NewServeMux()
+	if withPprof {
+		pprofhttp.Register(mux)
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
