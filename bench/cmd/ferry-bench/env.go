@@ -62,12 +62,12 @@ func startEnv(dir string, scenarios []scenario) (*env, error) {
 	if e.cluster, err = cluster.NewNoRace(dir, e.brokers, cfg.String()); err != nil {
 		return nil, err
 	}
-	if e.ingester, err = e.cluster.StartIngester("--log-level", "warn"); err != nil {
+	if e.ingester, err = e.cluster.StartIngester("--log-level", "warn", "--pprof"); err != nil {
 		e.close()
 		return nil, err
 	}
 	e.outDir = filepath.Join(dir, "out")
-	if e.router, err = e.cluster.StartRouter("file", e.outDir, "--log-level", "warn"); err != nil {
+	if e.router, err = e.cluster.StartRouter("file", e.outDir, "--log-level", "warn", "--pprof"); err != nil {
 		e.close()
 		return nil, err
 	}

@@ -5,7 +5,7 @@
 // baselines in the same run, so the figures can be read as ratios on a
 // noisy shared machine.
 //
-//	ferry-bench [-quick] [-plugin] [-json file] [-agents 4] [-window 8] [-keep]
+//	ferry-bench [-quick] [-plugin] [-json file] [-agents 4] [-window 8] [-keep] [-profile dir]
 //
 // -quick runs for about a minute and ends with one summary line:
 //
@@ -42,6 +42,7 @@ func main() {
 	window := flag.Int("window", 8, "unacked batches per stream (the plugin's max_batches_in_flight default)")
 	withPlugin := flag.Bool("plugin", false, "also drive the real out_ferry.so through the C test host (builds it; needs gcc)")
 	keep := flag.Bool("keep", false, "keep the run folder (logs, router output) instead of deleting it")
+	profileDir := flag.String("profile", "", "write CPU profiles of the ingester and router during "+profiledScenario+" into this folder")
 	flag.Parse()
 	if *agents < 1 || *window < 1 {
 		fmt.Fprintln(os.Stderr, "ferry-bench: -agents and -window must be at least 1")
@@ -49,13 +50,14 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *quick, *withPlugin, *jsonOut, *agents, *window, *keep); err != nil {
+	st := settings{agents: *agents, window: *window, profileDir: *profileDir}
+	if err := run(ctx, *quick, *withPlugin, *jsonOut, st, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "ferry-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, quick, withPlugin bool, jsonOut string, agents, window int, keep bool) error {
+func run(ctx context.Context, quick, withPlugin bool, jsonOut string, st settings, keep bool) error {
 	began := time.Now()
 	dir, err := os.MkdirTemp("", "ferry-bench-")
 	if err != nil {
@@ -81,8 +83,9 @@ func run(ctx context.Context, quick, withPlugin bool, jsonOut string, agents, wi
 	}
 	r := &runner{
 		env: e, keyring: keyring, max: map[int]float64{}, sarama: map[int]float64{}, saramaSeal: map[int]float64{}, pools: map[int][][]byte{},
-		st: settings{agents: agents, window: window, maxBatchBytes: 524288, pollInterval: 5 * time.Millisecond, drainLimit: 20 * time.Second},
+		st: st,
 	}
+	r.st.maxBatchBytes, r.st.pollInterval, r.st.drainLimit = 524288, 5*time.Millisecond, 20*time.Second
 	if quick {
 		r.st.drainLimit = 8 * time.Second
 	}

@@ -21,6 +21,7 @@ type settings struct {
 	maxBatchBytes  int
 	pollInterval   time.Duration // of the output follower: the e2e latency resolution
 	drainLimit     time.Duration // wait for the router after the load stopped
+	profileDir     string        // -profile: CPU profiles of the services go here
 }
 
 // batchEvents is what one Fluent Bit flush carries in the bench: 500
@@ -67,6 +68,16 @@ func (r *runner) run(ctx context.Context, s scenario) report.Row {
 		follow = tail.Follow(filepath.Join(r.env.outDir, accessKey(s)+".log"), r.st.pollInterval)
 	}
 	cost := startCosts(r.env.pids())
+	if r.st.profileDir != "" && s.name == profiledScenario {
+		wait := startProfiles(r.st.profileDir, map[string]string{
+			"ingester": r.env.cluster.IngesterHTTP, "router": r.env.router.HTTP,
+		}, s.duration)
+		defer func() {
+			if err := wait(); err != nil {
+				logf("  %v", err)
+			}
+		}()
+	}
 	var res *load.Result
 	switch s.kind {
 	case kindFerry, kindWarmup:
