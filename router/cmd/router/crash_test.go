@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	mrand "math/rand/v2"
@@ -47,35 +45,11 @@ func TestSIGKILLNeverDuplicatesOrLosesEvents(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills and restarts the router for about two minutes")
 	}
-	brokers := testBrokers(t)
-	brokerList, _ := kafkaconf.ParseBrokers(brokers)
-	dir := t.TempDir()
-	keyringPath := filepath.Join(dir, "keyring.json")
-	if err := crypto.GenerateKeyringFile(keyringPath); err != nil {
-		t.Fatal(err)
-	}
-	kr, err := crypto.LoadKeyring(keyringPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	suffix := make([]byte, 6)
-	rand.Read(suffix)
-	topic := "ferry.test." + hex.EncodeToString(suffix)
-	admin, err := sarama.NewClusterAdmin(brokerList, kafkaconf.Producer("ferry-router-crash-admin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	for _, tp := range []string{topic, topic + ".dlq"} {
-		if err := kafkaconf.EnsureTopic(admin, tp, 2, 1); err != nil {
-			t.Fatal(err)
-		}
-		defer admin.DeleteTopic(tp)
-	}
+	brokers, brokerList, dir, keyringPath, kr, topic := setupBinaryTest(t)
 
 	out := filepath.Join(dir, "out")
 	r := &crashRouter{t: t, bin: buildRouter(t), args: []string{"consumer", "--kafka-brokers", brokers,
-		"--topic", topic, "--dlq-topic", topic + ".dlq", "--destination", "crash-" + hex.EncodeToString(suffix),
+		"--topic", topic, "--dlq-topic", topic + ".dlq", "--destination", "crash-" + strings.TrimPrefix(topic, "ferry.test."),
 		"--file-dir", out, "--keyring", keyringPath, "--log-format", "json", "--log-level", "debug", "--shutdown-grace", "20s"}}
 	defer r.kill()
 

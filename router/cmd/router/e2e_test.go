@@ -68,37 +68,14 @@ func get(url string) (int, string) {
 // broker: ready only with a session, writes the file, exposes metrics, and
 // exits 0 on SIGTERM.
 func TestBinaryConsumesAndStopsOnSIGTERM(t *testing.T) {
-	brokers := testBrokers(t)
-	brokerList, _ := kafkaconf.ParseBrokers(brokers)
-	dir := t.TempDir()
-	keyringPath := filepath.Join(dir, "keyring.json")
-	if err := crypto.GenerateKeyringFile(keyringPath); err != nil {
-		t.Fatal(err)
-	}
-	kr, err := crypto.LoadKeyring(keyringPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	suffix := make([]byte, 6)
-	rand.Read(suffix)
-	topic := "ferry.test." + hex.EncodeToString(suffix)
-	admin, err := sarama.NewClusterAdmin(brokerList, kafkaconf.Producer("ferry-router-e2e-admin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	for _, tp := range []string{topic, topic + ".dlq"} {
-		if err := kafkaconf.EnsureTopic(admin, tp, 2, 1); err != nil {
-			t.Fatal(err)
-		}
-		defer admin.DeleteTopic(tp)
-	}
+	brokers, brokerList, dir, keyringPath, kr, topic := setupBinaryTest(t)
+	destination := "e2e-" + strings.TrimPrefix(topic, "ferry.test.")
 
 	bin := buildRouter(t)
 	addr := freePort(t)
 	out := filepath.Join(dir, "out")
 	cmd := exec.Command(bin, "consumer", "--kafka-brokers", brokers, "--topic", topic, "--dlq-topic", topic+".dlq",
-		"--destination", "e2e-"+hex.EncodeToString(suffix), "--file-dir", out, "--keyring", keyringPath,
+		"--destination", destination, "--file-dir", out, "--keyring", keyringPath,
 		"--http-listen", addr, "--log-format", "json", "--shutdown-grace", "20s")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -154,7 +131,7 @@ func TestBinaryConsumesAndStopsOnSIGTERM(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	_, metrics := get("http://" + addr + "/metrics")
-	if !strings.Contains(metrics, `ferry_router_events_written_total{destination="e2e-`+hex.EncodeToString(suffix)+`"} 10`) {
+	if !strings.Contains(metrics, `ferry_router_events_written_total{destination="`+destination+`"} 10`) {
 		t.Errorf("metrics lack 10 written events:\n%s", grep(metrics, "ferry_router_"))
 	}
 
@@ -186,4 +163,37 @@ func grep(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// setupBinaryTest prepares what a test of the real binary needs: the
+// broker, a folder with a new keyring, and a fresh topic with its DLQ
+// topic (two partitions each), deleted when the test ends.
+func setupBinaryTest(t *testing.T) (brokers string, brokerList []string, dir, keyringPath string, kr *crypto.Keyring, topic string) {
+	t.Helper()
+	brokers = testBrokers(t)
+	brokerList, _ = kafkaconf.ParseBrokers(brokers)
+	dir = t.TempDir()
+	keyringPath = filepath.Join(dir, "keyring.json")
+	if err := crypto.GenerateKeyringFile(keyringPath); err != nil {
+		t.Fatal(err)
+	}
+	kr, err := crypto.LoadKeyring(keyringPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	suffix := make([]byte, 6)
+	rand.Read(suffix)
+	topic = "ferry.test." + hex.EncodeToString(suffix)
+	admin, err := sarama.NewClusterAdmin(brokerList, kafkaconf.Producer("ferry-router-test-admin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	for _, tp := range []string{topic, topic + ".dlq"} {
+		if err := kafkaconf.EnsureTopic(admin, tp, 2, 1); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { admin.DeleteTopic(tp) })
+	}
+	return brokers, brokerList, dir, keyringPath, kr, topic
 }
