@@ -50,7 +50,8 @@ func BenchmarkBatchMarshal(b *testing.B) {
 	}
 }
 
-// BenchmarkSealRealistic is BenchmarkSeal with realistic events, per codec.
+// BenchmarkSealRealistic is the ingester's seal of one batch of realistic
+// events (500 of 256 bytes), per codec.
 func BenchmarkSealRealistic(b *testing.B) {
 	kr := testKeyring(b)
 	batch := realisticBatch(500, 256)

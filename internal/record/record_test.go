@@ -176,25 +176,3 @@ func FuzzDecompress(f *testing.F) {
 		}
 	})
 }
-
-func BenchmarkSeal(b *testing.B) {
-	kr := testKeyring(b)
-	batch := sampleBatch(1000)
-	size := proto.Size(batch)
-	for _, c := range []Codec{CodecNone, CodecZstd, CodecLZ4, CodecSnappy} {
-		b.Run(string(c), func(b *testing.B) {
-			s := NewSealer(kr, c)
-			b.SetBytes(int64(size))
-			b.ReportAllocs()
-			var out int
-			for b.Loop() {
-				v, _, err := s.Seal(batch)
-				if err != nil {
-					b.Fatal(err)
-				}
-				out = len(v)
-			}
-			b.ReportMetric(float64(out)/float64(size), "ratio")
-		})
-	}
-}
