@@ -81,15 +81,7 @@ func TestDeliversExactlyOnceDeadLettersAndResumes(t *testing.T) {
 	group := "test-" + filepath.Base(topic)
 
 	const batches, perBatch = 40, 25
-	agents := []struct{ key, agent string }{{"AK-a", "agent-1"}, {"AK-a", "agent-2"}, {"AK-b", "agent-3"}}
-	var msgs []*sarama.ProducerMessage
-	for seq := range batches {
-		for _, a := range agents {
-			msgs = append(msgs, p.message(agentBatch(a.key, a.agent, seq, perBatch), nil))
-		}
-	}
-	p.send(msgs...)
-	total := batches * perBatch * len(agents)
+	total := p.sendThreeAgents(batches, perBatch)
 
 	cfg := consume.Config{Brokers: brokers, Topic: topic, DLQTopic: dlqTopic, Destination: group, Keyring: kr, Logger: testLogger(t)}
 	dest, err := file.New(file.Config{Dir: dir})
@@ -102,7 +94,7 @@ func TestDeliversExactlyOnceDeadLettersAndResumes(t *testing.T) {
 	fileA, fileB := filepath.Join(dir, "AK-a.log"), filepath.Join(dir, "AK-b.log")
 	waitFor(t, 60*time.Second, "all events in the files", func() bool { return lineCount(t, fileA, fileB) >= total })
 	elapsed := time.Since(began)
-	t.Logf("%d events in %d records written in %s including the group join (%.0f events/s)", total, len(msgs), elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds())
+	t.Logf("%d events in %d records written in %s including the group join (%.0f events/s)", total, total/perBatch, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds())
 	checkAgentOrder(t, fileA, map[string]int{"agent-1": batches * perBatch, "agent-2": batches * perBatch})
 	checkAgentOrder(t, fileB, map[string]int{"agent-3": batches * perBatch})
 	if !r.c.Ready() {

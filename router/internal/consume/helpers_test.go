@@ -119,6 +119,21 @@ func (p *producer) message(b *recordv1.StoredBatch, change func(*record.Meta)) *
 	return &sarama.ProducerMessage{Topic: p.topic, Key: sarama.ByteEncoder(record.Key(b.Tenant, b.AgentId)), Value: sarama.ByteEncoder(value), Headers: meta.Headers()}
 }
 
+// sendThreeAgents produces batches of perBatch events from three agents, two
+// under AK-a and one under AK-b, interleaved by sequence, and returns the
+// number of events sent. Each agent's events must arrive in order.
+func (p *producer) sendThreeAgents(batches, perBatch int) int {
+	agents := []struct{ key, agent string }{{"AK-a", "agent-1"}, {"AK-a", "agent-2"}, {"AK-b", "agent-3"}}
+	var msgs []*sarama.ProducerMessage
+	for seq := range batches {
+		for _, a := range agents {
+			msgs = append(msgs, p.message(agentBatch(a.key, a.agent, seq, perBatch), nil))
+		}
+	}
+	p.send(msgs...)
+	return batches * perBatch * len(agents)
+}
+
 func (p *producer) send(msgs ...*sarama.ProducerMessage) {
 	if err := p.p.SendMessages(msgs); err != nil {
 		p.t.Fatal(err)
