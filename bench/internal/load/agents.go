@@ -29,14 +29,18 @@ type Spec struct {
 }
 
 // Run sends batches from Spec.Agents streams until Duration or MaxEvents.
-func Run(ctx context.Context, s Spec) *Result {
+func Run(ctx context.Context, s Spec) *Result { return eachAgent(ctx, s, runAgent) }
+
+// eachAgent runs agent for every one of Spec.Agents at once, recording the
+// error each ends with, and returns the shared result when all are done.
+func eachAgent(ctx context.Context, s Spec, agent func(context.Context, Spec, int, *Result) error) *Result {
 	res := NewResult()
 	var wg sync.WaitGroup
 	for i := range s.Agents {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := runAgent(ctx, s, i, res); err != nil {
+			if err := agent(ctx, s, i, res); err != nil {
 				res.Fail(err)
 			}
 		}()

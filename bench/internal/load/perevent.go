@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sync"
 	"time"
 
 	ingestv1 "github.com/ferrylog/ferry/proto/ferry/ingest/v1"
@@ -19,21 +18,7 @@ import (
 // one seal and one Kafka record per event), pipelined up to Window, then
 // closes the stream. Spec.BatchEvents is the events of one flush; Rate is
 // ignored (closed loop).
-func RunPerEvent(ctx context.Context, s Spec) *Result {
-	res := NewResult()
-	var wg sync.WaitGroup
-	for i := range s.Agents {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := perEventAgent(ctx, s, i, res); err != nil {
-				res.Fail(err)
-			}
-		}()
-	}
-	wg.Wait()
-	return res
-}
+func RunPerEvent(ctx context.Context, s Spec) *Result { return eachAgent(ctx, s, perEventAgent) }
 
 func perEventAgent(ctx context.Context, s Spec, idx int, res *Result) error {
 	agentID := fmt.Sprintf("%s-agent-%d", s.Name, idx)
