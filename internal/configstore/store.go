@@ -55,9 +55,6 @@ func (s *Store) Changed() <-chan struct{} {
 	return s.changed
 }
 
-// Path is the file the store reads.
-func (s *Store) Path() string { return s.path }
-
 // Reload reads the file again. It reports whether the configuration changed;
 // on error the last good configuration stays in force.
 func (s *Store) Reload() (bool, error) {

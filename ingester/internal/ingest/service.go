@@ -54,7 +54,6 @@ type Service struct {
 	budget  *byteBudget
 	drain   chan struct{}
 	drainMu sync.Once
-	streams sync.WaitGroup
 	printMu sync.Mutex
 }
 
@@ -74,20 +73,9 @@ func NewService(opts Options) *Service {
 
 // Drain asks every open stream to finish: no new batches are taken, the
 // acks of batches already produced are sent, the agent is told to
-// reconnect, and the stream ends. Wait for them with WaitStreams.
+// reconnect, and the stream ends. grpc.Server.GracefulStop then returns
+// once every handler has.
 func (s *Service) Drain() { s.drainMu.Do(func() { close(s.drain) }) }
-
-// WaitStreams waits until every stream handler returned, or ctx ends.
-func (s *Service) WaitStreams(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { s.streams.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
 
 // GetConfig answers the agent configuration of the token's access key.
 func (s *Service) GetConfig(ctx context.Context, req *ingestv1.GetConfigRequest) (*ingestv1.AgentConfig, error) {

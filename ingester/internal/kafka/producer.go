@@ -45,7 +45,6 @@ type Producer struct {
 	inFlight  sync.WaitGroup
 	dispatchW sync.WaitGroup
 	stop      chan struct{}
-	connected chan struct{}
 }
 
 // New starts connecting in the background and returns at once.
@@ -53,7 +52,7 @@ func New(opts Options) *Producer {
 	if opts.ProbeInterval == 0 {
 		opts.ProbeInterval = 2 * time.Second
 	}
-	p := &Producer{opts: opts, stop: make(chan struct{}), connected: make(chan struct{})}
+	p := &Producer{opts: opts, stop: make(chan struct{})}
 	p.notReady.Store("connecting to Kafka")
 	go p.connectLoop()
 	return p
@@ -67,16 +66,12 @@ func (p *Producer) Ready() (bool, string) {
 	return false, p.notReady.Load().(string)
 }
 
-// Connected is closed once the first connection succeeded.
-func (p *Producer) Connected() <-chan struct{} { return p.connected }
-
 func (p *Producer) connectLoop() {
 	backoff := 500 * time.Millisecond
 	var lastErr string
 	for {
 		err := p.connect()
 		if err == nil {
-			close(p.connected)
 			p.opts.Logger.Info("connected to Kafka", "brokers", p.opts.Brokers, "topic", p.opts.Topic)
 			p.probeLoop()
 			return
